@@ -30,10 +30,7 @@ class EventKind(str, Enum):
     COUNTERTRANSFERENCE = "countertransference"
     BOUNDARY_INCIDENT = "boundary_incident"
     RUPTURE = "rupture"
-    RUPTURE_NOTICED = "rupture_noticed"
-    RUPTURE_MISSED = "rupture_missed"
     REPAIR = "repair"
-    REPAIR_FAILED = "repair_failed"
     GOALS_MET = "goals_met"
     MAINTENANCE = "maintenance"
     FINISHED = "finished"
@@ -110,23 +107,41 @@ def _t(e: Event) -> str:
     return f"therapist {e.therapist}"
 
 
+def _outcome(e: Event) -> str:
+    """What became of a rupture in the session it happened (detail ``outcome``)."""
+    d = e.detail
+    bonds = f" (bond {d.get('bond_before', 0):.2f} before, {d.get('bond_after', 0):.2f} after)"
+    outcome = d.get("outcome")
+    if outcome == "therapist":
+        return f"{e.therapist} noticed, named it and repaired it" + bonds
+    if outcome == "client":
+        missed = "" if d.get("noticed") else f"{e.therapist} did not notice, but "
+        return f"{missed}{e.client} repaired it by reaching back" + bonds
+    if d.get("noticed"):
+        return f"{e.therapist} noticed but could not repair it; it was left unresolved"
+    return f"{e.therapist}'s hands were busy and it went unnoticed; it was left unresolved"
+
+
 def _rupture(e: Event) -> str:
     d = e.detail
     cause = d.get("cause")
     how = "withdrew into silence" if d.get("kind") == "withdrawal" else "pushed back"
     if cause == "countertransference":
-        return f"the alliance between {_c(e)} and {_t(e)} ruptured: {e.client} {how}"
-    if cause == "boundary":
-        return f"the boundary slip left {_c(e)} uneasy with {_t(e)}; {e.client} {how}"
-    return f"a small rupture: {_c(e)} {how} when {_t(e)} missed a cue"
+        start = f"{_c(e)}'s {_topic(e)} touched {_t(e)}'s own history; the alliance ruptured as {e.client} {how}"
+    elif cause == "boundary":
+        start = f"the boundary slip left {_c(e)} uneasy with {_t(e)}; {e.client} {how}"
+    else:
+        start = f"a small rupture: {_c(e)} {how} when {_t(e)} missed a cue"
+    return f"{start}; {_outcome(e)}"
 
 
 def _repair(e: Event) -> str:
-    if e.detail.get("by") == "client":
-        return (f"{_c(e)} repaired the rupture with {_t(e)} by reaching back "
-                f"(bond {e.detail.get('bond_before', 0):.2f} before, {e.detail.get('bond_after', 0):.2f} after)")
-    return (f"{_t(e)} named the rupture with {_c(e)} and repaired it "
-            f"(bond {e.detail.get('bond_before', 0):.2f} before, {e.detail.get('bond_after', 0):.2f} after)")
+    """A rupture left open in an earlier session is repaired."""
+    d = e.detail
+    bonds = f"(bond {d.get('bond_before', 0):.2f} before the rupture, {d.get('bond_after', 0):.2f} after)"
+    if d.get("by") == "client":
+        return f"{_c(e)} came back to the unresolved rupture with {_t(e)} and repaired it {bonds}"
+    return f"{_t(e)} returned to the unresolved rupture with {_c(e)} and repaired it {bonds}"
 
 
 _TEMPLATES = {
@@ -135,13 +150,11 @@ _TEMPLATES = {
     EventKind.TURNED_AWAY: lambda e: f"{_c(e)} found no therapist with room near enough and went elsewhere",
     EventKind.FIRST_SESSION: lambda e: f"{_c(e)} had a first session with {_t(e)}",
     EventKind.TRUST_REACHED: lambda e: f"{_c(e)} came to trust {_t(e)} after {e.detail.get('sessions')} sessions",
-    EventKind.COUNTERTRANSFERENCE: lambda e: f"{_c(e)}'s {_topic(e)} touched {_t(e)}'s own history",
+    EventKind.COUNTERTRANSFERENCE: lambda e: f"{_c(e)}'s {_topic(e)} touched {_t(e)}'s own history; "
+    f"{e.therapist}'s empathy faltered and the touch grew heavier, but the connection held",
     EventKind.BOUNDARY_INCIDENT: lambda e: f"{_t(e)} let the professional boundary with {_c(e)} slip",
     EventKind.RUPTURE: _rupture,
-    EventKind.RUPTURE_NOTICED: lambda e: f"{_t(e)} noticed that something had shifted with {_c(e)}",
-    EventKind.RUPTURE_MISSED: lambda e: f"{_t(e)}'s hands were busy and the rupture with {_c(e)} went unnoticed",
     EventKind.REPAIR: _repair,
-    EventKind.REPAIR_FAILED: lambda e: f"the rupture between {_c(e)} and {_t(e)} was left unresolved",
     EventKind.GOALS_MET: lambda e: f"{_c(e)} reached {_p(e)} goals with {_t(e)}",
     EventKind.MAINTENANCE: lambda e: f"{_c(e)} stayed on with {_t(e)} for regular maintenance sessions",
     EventKind.FINISHED: lambda e: f"{_c(e)} finished treatment with {_t(e)} after {e.detail.get('sessions')} sessions",
@@ -180,41 +193,47 @@ assert set(_TEMPLATES) == set(EventKind)
 
 
 class EventLog:
-    """Append-only list of events; cheap to add to, rendered on demand."""
+    """Append-only log of events; cheap to add to, rendered on demand.
+
+    Rows are kept as plain tuples while the model runs and handed out as
+    :class:`Event` objects.
+    """
 
     __slots__ = ("_rows",)
 
     def __init__(self) -> None:
-        self._rows: list[Event] = []
+        self._rows: list[tuple] = []
 
     def add(self, week: int, kind: EventKind, client: str | None, therapist: str | None, /, **detail: Any) -> None:
-        self._rows.append(Event(week, kind, client, therapist, detail))
+        self._rows.append((week, kind, client, therapist, detail))
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def __iter__(self):
-        return iter(self._rows)
+        return map(Event._make, self._rows)
 
     def __getitem__(self, i):
-        return self._rows[i]
+        if isinstance(i, slice):
+            return [Event._make(r) for r in self._rows[i]]
+        return Event._make(self._rows[i])
 
     def since(self, week: int) -> list[Event]:
         """Events from ``week`` on (the log is in time order)."""
         lo, hi = 0, len(self._rows)
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._rows[mid].week < week:
+            if self._rows[mid][0] < week:
                 lo = mid + 1
             else:
                 hi = mid
-        return self._rows[lo:]
+        return [Event._make(r) for r in self._rows[lo:]]
 
     def sentences(self, newest_first: bool = False, limit: int | None = None) -> list[str]:
         rows = reversed(self._rows) if newest_first else iter(self._rows)
         out = []
-        for e in rows:
-            out.append(e.sentence())
+        for r in rows:
+            out.append(Event._make(r).sentence())
             if limit is not None and len(out) >= limit:
                 break
         return out
@@ -223,14 +242,15 @@ class EventLog:
         """The log as a table: week, kind, client, therapist, detail (JSON text), sentence."""
         import json
 
+        rows = self._rows
         return pd.DataFrame(
             {
-                "week": pd.array([e.week for e in self._rows], dtype="int64"),
-                "kind": [e.kind.value for e in self._rows],
-                "client": [e.client for e in self._rows],
-                "therapist": [e.therapist for e in self._rows],
-                "detail": [json.dumps(e.detail, sort_keys=True, default=_json_default) for e in self._rows],
-                "sentence": [e.sentence() for e in self._rows],
+                "week": pd.array([r[0] for r in rows], dtype="int64"),
+                "kind": [r[1].value for r in rows],
+                "client": [r[2] for r in rows],
+                "therapist": [r[3] for r in rows],
+                "detail": [json.dumps(r[4], sort_keys=True, default=_json_default) for r in rows],
+                "sentence": [Event._make(r).sentence() for r in rows],
             }
         )
 

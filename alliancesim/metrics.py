@@ -112,12 +112,11 @@ def summary_metrics(model: AllianceModel, tables: dict[str, pd.DataFrame] | None
         trust = rel["sessions_to_trust"].dropna()
         out["sessions_to_trust"] = float(trust.median()) if len(trust) else float("nan")
 
-    ruptures = model.ruptures
+    rup = model.Rup.data[: model.Rup.n]
     n_sessions = out["sessions"]
-    out["rupture_share"] = _share(len(ruptures), n_sessions)
-    out["repaired_share"] = _share(sum(1 for x in ruptures if x.resolved), len(ruptures))
-    out["countertransference_share"] = _share(
-        sum(1 for x in ruptures if x.cause.value == "countertransference"), len(ruptures))
+    out["rupture_share"] = _share(len(rup), n_sessions)
+    out["repaired_share"] = _share(np.count_nonzero(rup["resolved_week"] >= 0), len(rup))
+    out["countertransference_share"] = _share(np.count_nonzero(rup["cause"] == 2), len(rup))
     departed = [t for t in model.therapists_all if t.left_week is not None]
     out["burnout_departures"] = float(sum(1 for t in departed if t.leave_reason == "burnout"))
     out["retirements"] = float(sum(1 for t in departed if t.leave_reason == "retirement"))

@@ -7,18 +7,21 @@ The weekly schedule (:meth:`AllianceModel.step`):
 2. **Arrivals**: new clients find the clinic, by themselves (Poisson
    ``arrival_rate``) or by word of mouth along family/friend ties, and choose a
    therapist with room by travel distance.
-3. **Sessions**: every client due this week sees their therapist, while the
-   therapist has capacity left; the session updates the relationship, the
-   client's distress and pain, and the therapist's learning
-   (:mod:`alliancesim.session` holds each equation).  After the session the
-   client books again, pauses, drops out, finishes or stays on as a
-   maintenance client; the therapist may refer them on.
-4. **Therapists** end the week: burnout builds with strain and eases with
+3. **Sessions**: every client due this week sees their therapist while the
+   therapist has capacity left.  The session updates the relationship, the
+   client's distress and pain, and the therapist's learning; each equation is a
+   pure function in :mod:`alliancesim.session`.  The week's sessions are
+   computed together, one numpy array per quantity, then ruptures, repairs and
+   other events are written to the log one by one.
+4. **After the session** the client books again, pauses, drops out, finishes,
+   or stays on as a maintenance client; the therapist may refer them on.
+5. **Therapists** end the week: burnout builds with strain and eases with
    lighter weeks; a burnt-out therapist gives notice.
-5. **Record**: weekly reporters are collected.
+6. **Record**: weekly reporters are collected.
 
-Outputs are tables (see :mod:`alliancesim.tables`): weekly model table,
-therapists by week, relationships, sessions, ruptures and the event log.
+All randomness comes from the model's seeded generators (``self.rng`` for the
+week's arrays, ``self.random`` for single decisions), so the same parameters
+and seed give the same run.  Outputs are tables (see :mod:`alliancesim.tables`).
 """
 
 from __future__ import annotations
@@ -30,38 +33,35 @@ from typing import Any
 import mesa
 import numpy as np
 
+from . import kernel as KN
 from . import session as S
-from .agents import NEED_DISTRESS, NEED_PAIN, NEEDS, TOPIC_WEIGHTS, TOPICS, Client, Therapist
+from .agents import (
+    CLIENT_COLUMNS,
+    NEED_DISTRESS,
+    NEED_PAIN,
+    THERAPIST_COLUMNS,
+    TOPIC_WEIGHTS,
+    TOPICS,
+    Client,
+    Therapist,
+)
 from .events import EventKind as K
 from .events import EventLog
 from .network import town_network
 from .params import Params, validate
 from .relationship import (
-    RECOVERY_SHARE,
+    CAUSES,
+    RELATIONSHIP_COLUMNS,
+    REPAIRERS,
+    RUPTURE_COLUMNS,
     TRUST_THRESHOLD,
-    ClientFile,
     Relationship,
-    Rupture,
-    RuptureCause,
-    RuptureKind,
-    RuptureState,
+    RuptureLog,
 )
+from .state import Table
 
-#: Session at which a therapist asks whether the pairing fits.
-FIT_CHECK_SESSION = 3
-#: Alliance below which the pairing is judged a poor fit at the fit check.
-FIT_THRESHOLD = 0.38
-#: Progress (share of the possible improvement) at which goals count as met.
-GOAL_PROGRESS = 0.5
-#: A course counts as stalled after this many sessions with progress below STALLED_PROGRESS.
-STALLED_AFTER, STALLED_PROGRESS = 6, 0.2
-#: Chance per session that a maintenance client decides to stop.
-MAINTENANCE_END = 0.012
-#: Maintenance clients are loyal: their dropout hazard is scaled down by this.
-MAINTENANCE_DROPOUT_SCALE = 0.3
-#: Where out-of-scope clients are signposted.
-SIGNPOSTS = {"physical": "physiotherapy", "physical_emotional": "physiotherapy",
-             "overwhelmed": "counselling"}
+#: Where out-of-scope clients are signposted, by need code.
+SIGNPOSTS = ("physiotherapy", "physiotherapy", "counselling")
 #: Utility of staying with the successor in the same familiar room.
 SAME_ROOM_UTILITY = 0.5
 #: Utility weights of carried trust and of a transferred file in the handover choice.
@@ -72,6 +72,22 @@ HANDOVER_TEMPERATURE = 1.0
 LEAVE_UTILITY, LEAVE_IF_GOALS_MET = -0.7, 0.4
 #: Short notice given by a therapist leaving through burnout (weeks).
 BURNOUT_NOTICE_WEEKS = 4
+#: A therapist takes new clients while the diary is less than this full.
+OPEN_FOR_NEW_BELOW = 0.9
+_TOPIC_CUM = [list(np.cumsum(w)) for w in TOPIC_WEIGHTS]
+
+
+#: Fields of a session record that the event log reads, in this order.
+_LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_incident", "in_play",
+           "rupture", "confrontation", "noticed", "by_therapist", "by_client", "bond_before", "bond_hurt",
+           "bond", "trusted", "recovered")
+
+
+# Single calls from Python use the plain versions of the session functions (see session.plain).
+_need_fit = S.plain(S.need_fit)
+_starting_trust = S.plain(S.starting_trust)
+_trust_rate = S.plain(S.trust_rate)
+_drift = S.plain(S.drift_between_sessions)
 
 
 class AllianceModel(mesa.Model):
@@ -83,7 +99,7 @@ class AllianceModel(mesa.Model):
         rng: seed (int) or :class:`numpy.random.Generator`; same params and seed
             give identical output.
         record_sessions: keep one row per session (needed for the session table,
-            the relationship inspector and several calibration metrics).
+            the relationship inspector and the dose-response metrics).
         **overrides: individual parameter values on top of ``params``.
 
     Time: one step is one week; ``model.week`` counts weeks from 1.
@@ -92,61 +108,54 @@ class AllianceModel(mesa.Model):
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, rng=None,
                  record_sessions: bool = True, **overrides: Any) -> None:
         super().__init__(rng=rng)
-        if isinstance(params, Params):
-            base = params.as_dict()
-        else:
-            base = validate(params or {}).as_dict()
+        base = params.as_dict() if isinstance(params, Params) else validate(params or {}).as_dict()
         self.params: Params = validate(overrides, base=base)
-        self.seed = rng if isinstance(rng, (int, np.integer)) else None
+        self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
         p = self.params
         self.week = 0
         self.horizon = max(1, round(p.years * 52))
         self.record_sessions = record_sessions
 
-        self.events = EventLog()
-        self.relationships: list[Relationship] = []
-        self.ruptures: list[Rupture] = []
-        self.session_rows: list[tuple] = []
-        self._agenda: dict[int, list[tuple]] = {}
-        self._due: dict[int, list[Client]] = {}
-        self._pending: dict[int, list[tuple[int, str | None, Therapist | None]]] = {}
-        self._n_therapists = 0
-        self._n_clients = 0
-        self.n_on_books = 0  # clients with an open relationship (attending or paused)
-        self.n_maintenance = 0  # of whom maintenance clients
-        self.n_open_ruptures = 0  # relationships with an unresolved rupture
-        self.client_weeks = 0
+        self.T = Table(THERAPIST_COLUMNS, capacity=max(16, 2 * p.n_therapists))
+        self.C = Table(CLIENT_COLUMNS, capacity=max(256, p.initial_clients * 2))
+        self.R = Table(RELATIONSHIP_COLUMNS, capacity=max(512, p.initial_clients * 4))
+        self.Rup = Table(RUPTURE_COLUMNS, capacity=1024)
+        self._kp = KN.kernel_params(p)
         self.therapists_all: list[Therapist] = []
+        self.clients_all: list[Client] = []
+        self.relationships: list[Relationship] = []
+        self.ruptures = RuptureLog(self.Rup)
+        self.events = EventLog()
+        self.session_chunks: list[np.ndarray] = []
+        self._agenda: dict[int, list[tuple]] = {}
+        self._pending: dict[int, list[tuple[int, str | None, int]]] = {}
+        self.client_weeks = 0
 
-        # The town and the clinic's sites.
-        self.town, self.homes = town_network(p.population, p.town_radius_km, self.rng)
-        self._homes = [(float(x), float(y)) for x, y in self.homes]
-        self.person_client: dict[int, Client] = {}
-        self.site_xy = self._place_sites(p.n_sites, p.town_radius_km)
+        # The town, its family/friend ties, and the clinic's sites.
+        self.people = town_network(p.population, p.town_radius_km, self.rng)
+        self.homes = self.people.homes
+        self.person_client: dict[int, int] = {}
+        self.site_xy = np.array(self._place_sites(p.n_sites, p.town_radius_km))
+        self._person_site_km = self._km(self.homes[:, 0:1], self.homes[:, 1:2]).tolist()
+        self._open: list[tuple[int, int]] = []  # (therapist, site) of those taking new clients
 
         for i in range(p.n_therapists):
-            self._hire(site=i % p.n_sites, experience=self._draw_experience(), week=0)
+            self._hire(site=i % p.n_sites, experience=max(0.0, self.random.gauss(p.experience_years_mean, 4.0)),
+                       week=0)
         if p.scheduled_retirement_week > 0:
             self._schedule_departure(self.therapists_all[0], p.scheduled_retirement_week, "retirement")
-
         # The clinic opens: its first clients ask for appointments over eight weeks.
         for i in range(p.initial_clients):
-            self._pending.setdefault(1 + i % 8, []).append((-1, None, None))
+            self._pending.setdefault(1 + i % 8, []).append((-1, None, -1))
 
         self._reset_counters()
-        self.datacollector = mesa.DataCollector(
-            model_reporters=dict(WEEKLY_COLUMNS),
-            agenttype_reporters={Therapist: {
-                "label": "label",
-                "site": "site",
-                "caseload": lambda t: len(t.caseload),
-                "burnout": "burnout",
-                "manual_skill": "manual_skill",
-                "self_awareness": "self_awareness",
-                "on_notice": "on_notice",
-                "working": lambda t: t.start_week <= t.model.week and t.left_week is None,
-            }},
-        )
+        self.n_on_books = self.n_maintenance = self.n_open_ruptures = 0
+        self.n_therapists_active = p.n_therapists
+        self.mean_burnout = 0.0
+        self._weekly_means()
+        self.datacollector = mesa.DataCollector(model_reporters=dict(WEEKLY_COLUMNS))
+        # Therapists by week: a snapshot of their rows (cheaper than per-agent reporters).
+        self.therapist_weeks: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -159,39 +168,33 @@ class AllianceModel(mesa.Model):
         return sites
 
     def _trait(self, mean: float) -> float:
-        return S.clip01(self.random.gauss(mean, self.params.trait_sd))
-
-    def _draw_experience(self) -> float:
-        return max(0.0, self.random.gauss(self.params.experience_years_mean, 4.0))
+        return min(1.0, max(0.0, self.random.gauss(mean, self.params.trait_sd)))
 
     def _hire(self, site: int, experience: float, week: int, successor_of: str | None = None) -> Therapist:
         """Hire a therapist: traits drawn around the registry means; experience lifts skill a little."""
         p, rnd = self.params, self.random
-        self._n_therapists += 1
-        n_triggers = self._poisson(p.triggers_mean)
-        topics = rnd.sample(TOPICS, min(n_triggers, len(TOPICS)))
-        triggers = {t: S.clip01(rnd.gauss(p.trigger_intensity_mean, 0.15)) for t in topics}
+        triggers = np.zeros(len(TOPICS))
+        for topic in rnd.sample(range(len(TOPICS)), min(self._poisson(p.triggers_mean), len(TOPICS))):
+            triggers[topic] = min(1.0, max(0.01, rnd.gauss(p.trigger_intensity_mean, 0.15)))
         seasoned = min(1.0, experience / 20.0)
-        career = rnd.uniform(0.0, 2.0 * p.career_years_mean)
-        retire = week + max(1, round(career * 52))
-        t = Therapist(
-            self, f"T{self._n_therapists}", site,
-            manual_skill=S.clip01(self._trait(p.manual_skill_mean) - 0.1 + 0.2 * seasoned),
+        retire = week + max(1, round(rnd.uniform(0.0, 2.0 * p.career_years_mean) * 52))
+        idx = self.T.add(
+            manual_skill=min(1.0, max(0.0, self._trait(p.manual_skill_mean) - 0.1 + 0.2 * seasoned)),
             warmth=self._trait(p.warmth_mean),
             boundary_firmness=self._trait(p.boundary_firmness_mean),
-            self_awareness=S.clip01(self._trait(p.self_awareness_mean) - 0.05 + 0.1 * seasoned),
+            self_awareness=min(1.0, max(0.0, self._trait(p.self_awareness_mean) - 0.05 + 0.1 * seasoned)),
             talkativeness=self._trait(p.talkativeness_mean),
             fixing_stance=self._trait(p.fixing_stance_mean),
             triggers=triggers,
             weekly_capacity=p.weekly_capacity,
             experience_years=experience,
-            retirement_week=retire if retire <= self.horizon else None,
+            site=site,
             start_week=week,
-            successor_of=successor_of,
         )
+        t = Therapist(self, idx, successor_of=successor_of)
         self.therapists_all.append(t)
-        if t.retirement_week is not None:
-            self._schedule_departure(t, t.retirement_week, "retirement")
+        if retire <= self.horizon:
+            self._schedule_departure(t, retire, "retirement")
         return t
 
     def _poisson(self, lam: float) -> int:
@@ -206,14 +209,13 @@ class AllianceModel(mesa.Model):
             prod *= self.random.random()
         return k
 
-    def _after(self, p_per_week: float) -> int | None:
-        """Weeks until a weekly-chance event next happens (geometric draw), or None."""
+    def _next(self, w: int, p_per_week: float) -> int | None:
+        """Week in which a weekly-chance event next happens (geometric draw), or None."""
         if p_per_week <= 0.0:
             return None
         if p_per_week >= 1.0:
-            return 1
-        u = self.random.random()
-        return 1 + int(math.log(1.0 - u) / math.log(1.0 - p_per_week))
+            return w + 1
+        return w + 1 + int(math.log(1.0 - self.random.random()) / math.log(1.0 - p_per_week))
 
     def _schedule(self, week: int | None, *item) -> None:
         if week is not None and week <= self.horizon:
@@ -226,16 +228,11 @@ class AllianceModel(mesa.Model):
         self._reset_counters()
         for item in self._agenda.pop(w, ()):
             self._happen(w, *item)
+        self._open_diaries(w)
         self._arrivals(w)
         self._sessions(w)
-        p = self.params
-        for t in self.active_therapists():
-            t.end_week(p.burnout_rate, p.burnout_recovery)
-            if t.burnout >= p.burnout_leave_threshold and not t.on_notice:
-                self._schedule_departure(t, w + max(1, min(BURNOUT_NOTICE_WEEKS, p.notice_weeks)),
-                                         "burnout", announce_now=True)
+        self._end_week(w)
         self.client_weeks += self.n_on_books
-        self._weekly_means()
         self.datacollector.collect(self)
         if w >= self.horizon:
             self.running = False
@@ -259,25 +256,32 @@ class AllianceModel(mesa.Model):
         self.mean_alliance = self._sum_alliance / n if n else float("nan")
         self.mean_quality = self._sum_quality / n if n else float("nan")
         self.mean_distress = self._sum_distress / n if n else float("nan")
-        active = self.active_therapists()
-        self.n_therapists_active = len(active)
-        self.mean_burnout = sum(t.burnout for t in active) / len(active) if active else float("nan")
+
+    @property
+    def town(self):
+        """The town's family and friend ties as a networkx graph (nodes are people)."""
+        return self.people.graph()
 
     # ------------------------------------------------------------- queries
     def active_therapists(self) -> list[Therapist]:
         """Therapists currently seeing clients (started, not yet left)."""
-        w = self.week
-        return [t for t in self.therapists_all if t.left_week is None and t.start_week <= w]
+        return [t for t in self.therapists_all if t.working]
 
     def clients(self) -> Iterator[Client]:
-        """Clients with an open relationship (attending or paused)."""
-        for t in self.therapists_all:
-            for r in t.caseload.values():
-                yield r.client
+        """Clients on the books (attending or paused), in order of arrival."""
+        C = self.C
+        for i in np.flatnonzero(C.used("relationship") >= 0).tolist():
+            yield self.clients_all[i]
 
-    @staticmethod
-    def distance(a: tuple[float, float], b: tuple[float, float]) -> float:
+    def distance(self, a, b) -> float:
         return math.hypot(a[0] - b[0], a[1] - b[1])
+
+    def _km(self, x, y) -> np.ndarray:
+        """Distance (km) from home(s) at ``x, y`` to each site."""
+        return np.hypot(self.site_xy[:, 0] - x, self.site_xy[:, 1] - y)
+
+    def _client_km(self, i: int) -> np.ndarray:
+        return self._km(float(self.C.home_x[i]), float(self.C.home_y[i]))
 
     # ---------------------------------------------------------- life events
     def _happen(self, w: int, kind: str, who, *extra) -> None:
@@ -292,70 +296,93 @@ class AllianceModel(mesa.Model):
             elif who.leaving_week == w:
                 self._therapist_leaves(w, who)
             return
-        c: Client = who
-        if c.left_week is not None:
+        i: int = who
+        C, p = self.C, self.params
+        if C.left_week[i] >= 0:
             return
-        p = self.params
+        r = self.relationships[int(C.relationship[i])]
         if kind == "move":
-            self._move(w, c)
-            self._schedule(self._next(w, p.move_rate / 52), "move", c)
+            self._move(w, i, r)
+            self._schedule(self._next(w, p.move_rate / 52), "move", i)
         elif kind == "setback":
-            self._setback(w, c)
-            self._schedule(self._next(w, p.setback_rate / 52), "setback", c)
+            self._setback(w, i, r)
+            self._schedule(self._next(w, p.setback_rate / 52), "setback", i)
         elif kind == "pause":
-            if c.paused_until is None and not c.relationship.therapist.on_notice:
+            if C.paused_until[i] < 0 and not r.therapist.on_notice:
                 weeks = self.random.randint(4, 16)
-                c.paused_until = w + weeks
-                c.next_week = None
-                self.events.add(w, K.PAUSED, c.label, c.relationship.therapist.label, weeks=weeks)
-                self._schedule(w + weeks, "resume", c)
-            self._schedule(self._next(w, p.pause_rate / 52), "pause", c)
-        elif kind == "resume":
-            if c.paused_until == w:
-                c.paused_until = None
-                self.events.add(w, K.RESUMED, c.label, c.relationship.therapist.label)
-                self._book(c, w)
+                C.paused_until[i] = w + weeks
+                self.R.next_week[r.idx] = -1
+                self.events.add(w, K.PAUSED, r.client.label, r.therapist.label, weeks=weeks)
+                self._schedule(w + weeks, "resume", i)
+            self._schedule(self._next(w, p.pause_rate / 52), "pause", i)
+        elif kind == "resume" and C.paused_until[i] == w:
+            C.paused_until[i] = -1
+            self.R.next_week[r.idx] = w
+            self.events.add(w, K.RESUMED, r.client.label, r.therapist.label)
 
-    def _next(self, w: int, p_week: float) -> int | None:
-        gap = self._after(p_week)
-        return None if gap is None else w + gap
-
-    def _move(self, w: int, c: Client) -> None:
+    def _move(self, w: int, i: int, r: Relationship) -> None:
         """The client moves house; they keep coming if the relationship outweighs the distance.
 
         They stay while ``distance <= tolerance * (1 + 2 * bond)``: people kept
         travelling "because of our therapeutic relationship".
         """
-        p, r = self.params, c.relationship
+        C, p = self.C, self.params
         radius = 1.5 * p.town_radius_km * math.sqrt(self.random.random())
         a = 2 * math.pi * self.random.random()
-        c.home = (radius * math.cos(a), radius * math.sin(a))
-        km = self.distance(c.home, self.site_xy[r.therapist.site])
-        if km <= c.travel_tolerance_km * (1.0 + 2.0 * r.bond):
-            if km > c.travel_tolerance_km:
-                self.events.add(w, K.KEPT_TRAVELLING, c.label, r.therapist.label, km=round(km, 1))
+        C.home_x[i], C.home_y[i] = radius * math.cos(a), radius * math.sin(a)
+        km = float(self._client_km(i)[r.therapist.site])
+        tolerance = float(C.travel_tolerance_km[i])
+        if km <= tolerance * (1.0 + 2.0 * r.bond):
+            if km > tolerance:
+                self.events.add(w, K.KEPT_TRAVELLING, r.client.label, r.therapist.label, km=round(km, 1))
             return
-        self.events.add(w, K.MOVED_AWAY, c.label, r.therapist.label, km=round(km, 1))
+        self.events.add(w, K.MOVED_AWAY, r.client.label, r.therapist.label, km=round(km, 1))
         self.moved_away += 1
         self._end(r, w, "moved_away")
 
-    def _setback(self, w: int, c: Client) -> None:
-        """A life event: distress jumps and part of the rise stays; it brings a new topic."""
+    def _setback(self, w: int, i: int, r: Relationship) -> None:
+        """A life event: distress jumps and half of the rise stays; it brings a new topic."""
+        C, p = self.C, self.params
         rise = self.random.uniform(2.0, 7.0)
         topic = self.random.choice(("grief", "work", "family", "health", "relationships", "money"))
-        c.bring_up_to(w, self.params.self_care_rate, self.params.relapse_rate)
-        c.distress = min(27.0, c.distress + rise)
-        c.distress_baseline = min(27.0, c.distress_baseline + 0.5 * rise)
-        c.topics[topic] = c.topics.get(topic, 0.0) + 2.0
-        self.events.add(w, K.SETBACK, c.label, c.relationship.therapist.label, topic=topic,
-                        rise=round(rise, 1), pronoun=c.pronoun)
+        self._bring_up_to(i, w)
+        C.distress[i] = min(27.0, C.distress[i] + rise)
+        C.distress_baseline[i] = min(27.0, C.distress_baseline[i] + 0.5 * rise)
+        C.topics[i, TOPICS.index(topic)] += 2.0
+        self.events.add(w, K.SETBACK, r.client.label, r.therapist.label, topic=topic,
+                        rise=round(rise, 1), pronoun=r.client.pronoun)
+
+    def _bring_up_to(self, i: int, w: int) -> None:
+        """Between-session drift of client ``i``'s distress and pain up to week ``w``.
+
+        Internalised self-care keeps working between sessions; without it, life
+        pulls distress and pain back to where they started
+        (:func:`session.drift_between_sessions`).  The kernel does the same for
+        clients who come to a session.
+        """
+        c, p = self.C.data[i], self.params
+        weeks = w - int(c["updated_week"])
+        if weeks > 0:
+            care = float(c["self_care"])
+            c["distress"] = _drift(float(c["distress"]), float(c["distress_baseline"]),
+                                                     float(c["distress_floor"]), care, weeks,
+                                                     p.self_care_rate, p.relapse_rate)
+            c["pain"] = _drift(float(c["pain"]), float(c["pain_baseline"]), 0.0, care,
+                                                 weeks, p.self_care_rate, p.relapse_rate)
+            c["updated_week"] = w
 
     # ------------------------------------------------------------- arrivals
+    def _open_diaries(self, w: int) -> None:
+        """Each therapist's booked sessions per week, and whether they take new clients."""
+        T, p = self.T, self.params
+        KN.open_diaries(w, T.data, T.n, self.R.data, self.R.n, self.C.data, p.maintenance_cadence_weeks,
+                        OPEN_FOR_NEW_BELOW)
+        open_now = np.flatnonzero(T.used("accepting"))
+        self._open = list(zip(open_now.tolist(), T.site[open_now].tolist(), strict=True))
+
     def _arrivals(self, w: int) -> None:
-        p = self.params
         wanted = self._pending.pop(w, [])
-        for _ in range(self._poisson(p.arrival_rate)):
-            wanted.append((-1, None, None))
+        wanted.extend((-1, None, -1) for _ in range(self._poisson(self.params.arrival_rate)))
         for person, referrer, via in wanted:
             if person < 0:
                 person = self._stranger()
@@ -373,416 +400,329 @@ class AllianceModel(mesa.Model):
                 return person
         return None
 
-    def _arrive(self, w: int, person: int, referrer: str | None, via: Therapist | None) -> None:
-        """A person asks for an appointment: draw who they are, then find them a therapist."""
-        p, rnd = self.params, self.random
-        home = self._homes[person]
-        therapist = self._choose_therapist(home, p.travel_tolerance_km, prefer=via)
-        if therapist is None:
+    def _arrive(self, w: int, person: int, referrer: str | None, via: int) -> None:
+        """A person asks for an appointment: find them a therapist, then draw who they are."""
+        p, rnd, C = self.params, self.random, self.C
+        hx, hy = float(self.homes[person, 0]), float(self.homes[person, 1])
+        site_km = self._person_site_km[person]
+        tolerance = p.travel_tolerance_km * rnd.lognormvariate(0.0, 0.4)
+        t = self._choose_therapist(site_km, tolerance, prefer=via)
+        if t < 0:
             self.turned_away += 1
             self.events.add(w, K.TURNED_AWAY, f"P{person}", None)
             return
         u = rnd.random()
-        need = ("physical" if u < p.share_physical else
-                "overwhelmed" if u < p.share_physical + p.share_overwhelmed else "physical_emotional")
-        weights = TOPIC_WEIGHTS[need]
-        topics: dict[str, float] = {}
-        for _ in range(rnd.randint(1, 3)):
-            topic = rnd.choices(TOPICS, weights)[0]
-            topics[topic] = topics.get(topic, 0.0) + 1.0
-        dm, ds = NEED_DISTRESS[need]
-        pm, ps = NEED_PAIN[need]
-        self._n_clients += 1
-        c = Client(
-            self, f"C{self._n_clients}", person, home,
-            need=need,
-            in_scope=rnd.random() >= p.share_out_of_scope,
+        need = 0 if u < p.share_physical else 2 if u < p.share_physical + p.share_overwhelmed else 1
+        topics = np.zeros(len(TOPICS))
+        for topic in rnd.choices(range(len(TOPICS)), cum_weights=_TOPIC_CUM[need], k=rnd.randint(1, 3)):
+            topics[topic] += 1.0
+        distress = min(27.0, max(0.0, rnd.gauss(*NEED_DISTRESS[need])))
+        pain = min(10.0, max(0.0, rnd.gauss(*NEED_PAIN[need])))
+        i = C.add(
+            need=need, in_scope=rnd.random() >= p.share_out_of_scope,
             prior_negative=self._poisson(p.prior_negative_mean),
-            trust_propensity=S.clip01(rnd.gauss(p.trust_propensity_mean, 0.15)),
-            talk_preference=S.clip01(rnd.gauss(p.talk_preference_mean, 0.2)),
+            trust_propensity=min(1.0, max(0.0, rnd.gauss(p.trust_propensity_mean, 0.15))),
+            talk_preference=min(1.0, max(0.0, rnd.gauss(p.talk_preference_mean, 0.2))),
             topics=topics,
             cadence_weeks=min(12.0, max(1.0, rnd.gauss(p.cadence_weeks_mean, 0.7))),
-            travel_tolerance_km=p.travel_tolerance_km * rnd.lognormvariate(0.0, 0.4),
-            distress=min(27.0, max(0.0, rnd.gauss(dm, ds))),
-            pain=min(10.0, max(0.0, rnd.gauss(pm, ps))),
-            pronoun=rnd.choices(("she", "he", "they"), (0.62, 0.33, 0.05))[0],
-            arrived_week=w,
-            referred_by=referrer,
+            travel_tolerance_km=tolerance,
+            distress=distress, distress_start=distress, distress_baseline=distress,
+            distress_floor=min(distress, 3.0),
+            pain=pain, pain_start=pain, pain_baseline=pain,
+            home_x=hx, home_y=hy, arrived_week=w, updated_week=w,
         )
-        self.person_client[person] = c
+        c = Client(self, i, person, rnd.choices(("she", "he", "they"), (0.62, 0.33, 0.05))[0], referrer)
+        self.clients_all.append(c)
+        self.person_client[person] = i
         self.new_clients += 1
         if referrer is not None:
             self.word_of_mouth_arrivals += 1
-        r = self._start(c, therapist, w)
+        r = self._start(i, t, w)
         r.referred_by = referrer
-        self.events.add(w, K.ARRIVAL, c.label, therapist.label, referrer=referrer)
-        self._book(c, w + 1 + (1 if rnd.random() < 0.3 else 0))
-        self._schedule(self._next(w, p.move_rate / 52), "move", c)
-        self._schedule(self._next(w, p.setback_rate / 52), "setback", c)
-        self._schedule(self._next(w, p.pause_rate / 52), "pause", c)
+        self.events.add(w, K.ARRIVAL, c.label, r.therapist.label, referrer=referrer)
+        self.R.next_week[r.idx] = w + 1 + (1 if rnd.random() < 0.3 else 0)
+        T = self.T
+        T.load[t] += 1.0 / C.cadence_weeks[i]
+        if T.load[t] >= OPEN_FOR_NEW_BELOW * T.weekly_capacity[t]:
+            T.accepting[t] = False
+            self._open = [x for x in self._open if x[0] != t]
+        self._schedule(self._next(w, p.move_rate / 52), "move", i)
+        self._schedule(self._next(w, p.setback_rate / 52), "setback", i)
+        self._schedule(self._next(w, p.pause_rate / 52), "pause", i)
 
-    def _choose_therapist(self, home, tolerance: float, prefer: Therapist | None = None,
-                          exclude: Therapist | None = None, fit_for: Client | None = None) -> Therapist | None:
+    def _choose_therapist(self, site_km: np.ndarray, tolerance: float, prefer: int = -1,
+                          exclude: int = -1, fit_for: int = -1) -> int:
         """Pick a therapist with room by travel distance (logit over ``-distance/tolerance``).
 
-        A therapist recommended by word of mouth gets a bonus of 1.5; when
-        ``fit_for`` is given (a referral), fit to the client's needs counts too.
-        Nobody farther than three times the tolerance is considered.
+        A therapist recommended by word of mouth gets a bonus of 1.5; for a
+        referral (``fit_for`` a client index), fit to the client's needs counts
+        too.  Nobody farther than three times the tolerance is considered.
+        Returns a therapist index, or -1 if nobody has room.
         """
-        options, utils = [], []
-        for t in self.therapists_all:
-            if t is exclude or not t.accepts_new_clients() or t.start_week > self.week:
-                continue
-            km = self.distance(home, self.site_xy[t.site])
-            if km > 3.0 * tolerance:
+        options: list[int] = []
+        utils: list[float] = []
+        limit = 3.0 * tolerance
+        need = int(self.C.need[fit_for]) if fit_for >= 0 else -1
+        T = self.T
+        for t, site in self._open:
+            km = site_km[site]
+            if t == exclude or km > limit:
                 continue
             u = -km / tolerance
-            if t is prefer:
+            if t == prefer:
                 u += 1.5
-            if fit_for is not None:
-                u += 3.0 * S.need_fit(fit_for.need, t.manual_skill, t.warmth, t.fixing_stance, True)
+            if need >= 0:
+                u += 3.0 * _need_fit(need, float(T.manual_skill[t]), float(T.warmth[t]), float(T.fixing_stance[t]),
+                                      True)
             options.append(t)
             utils.append(u)
         if not options:
-            return None
+            return -1
         return options[S.logit_choice(utils, self.random.random())]
 
     # ---------------------------------------------------------- relationships
-    def _start(self, c: Client, t: Therapist, w: int, bond: float | None = None) -> Relationship:
-        """Open a relationship between ``c`` and ``t``."""
-        p = self.params
-        fit = S.need_fit(c.need, t.manual_skill, t.warmth, t.fixing_stance, c.in_scope)
-        rate = S.trust_rate(p.trust_growth_rate, c.trust_propensity, c.prior_negative, p.prior_negative_slowdown)
-        b0 = S.starting_trust(c.trust_propensity, c.prior_negative)
-        r = Relationship(len(self.relationships) + 1, c, t, w, b0 if bond is None else max(b0, bond), fit, rate)
-        # The intake: goals are agreed in part and the way of working sketched.
-        r.goal, r.task = S.INTAKE_GOAL * fit, S.INTAKE_TASK
+    def _start(self, ci: int, ti: int, w: int, bond: float | None = None) -> Relationship:
+        """Open a relationship between client row ``ci`` and therapist row ``ti``."""
+        p, C, T = self.params, self.C, self.T
+        propensity, prior = float(C.trust_propensity[ci]), int(C.prior_negative[ci])
+        fit = _need_fit(int(C.need[ci]), float(T.manual_skill[ti]), float(T.warmth[ti]),
+                         float(T.fixing_stance[ti]), bool(C.in_scope[ci]))
+        b0 = _starting_trust(propensity, prior)
+        b0 = b0 if bond is None else max(b0, bond)
+        self._bring_up_to(ci, w)
+        ri = self.R.add(
+            client=ci, therapist=ti, start_week=w, active=True, bond=b0, bond_start=b0,
+            # The intake: goals are agreed in part and the way of working sketched.
+            goal=S.INTAKE_GOAL * fit, task=S.INTAKE_TASK, need_fit=fit,
+            trust_rate=_trust_rate(p.trust_growth_rate, propensity, prior, p.prior_negative_slowdown),
+            internalisation=C.self_care[ci], distress_start=C.distress[ci], pain_start=C.pain[ci],
+            sessions_to_trust=0 if b0 >= TRUST_THRESHOLD else -1,
+            next_week=-1,
+        )
+        r = Relationship(self.R, ri, self.clients_all[ci], self.therapists_all[ti], self.ruptures)
         self.relationships.append(r)
-        t.caseload[r.rid] = r
-        if c.relationship is None:
-            self.n_on_books += 1
-        c.relationship = r
+        r.therapist.caseload[r.rid] = r
+        C.relationship[ci] = ri
         return r
 
     def _end(self, r: Relationship, w: int, reason: str, client_leaves: bool = True) -> None:
         """Close a relationship; the client leaves the clinic unless they continue elsewhere."""
-        c = r.client
-        r.end_week = w
+        R, C = self.R, self.C
+        i, ci = r.idx, r.client.idx
+        self._bring_up_to(ci, w)
+        R.active[i] = False
+        R.end_week[i] = w
+        R.next_week[i] = -1
+        R.alliance_end[i] = (R.bond[i] + R.goal[i] + R.task[i]) / 3.0
+        R.distress_end[i] = C.distress[ci]
+        R.pain_end[i] = C.pain[ci]
+        R.unresolved_at_end[i] = R.open[i]
+        R.open[i] = False
+        R.open_episode[i] = -1
         r.end_reason = reason
-        r.alliance_end = r.alliance
-        c.bring_up_to(w, self.params.self_care_rate, self.params.relapse_rate)
-        r.distress_end = c.distress
-        r.pain_end = c.pain
-        r.unresolved_at_end = r.open_rupture is not None
-        if r.unresolved_at_end:
-            self.n_open_ruptures -= 1
         del r.therapist.caseload[r.rid]
-        if c.relationship is r:
-            c.relationship = None
-            self.n_on_books -= 1
-            if c.maintenance and client_leaves:
-                self.n_maintenance -= 1
+        if C.relationship[ci] == i:
+            C.relationship[ci] = -1
         if client_leaves:
-            c.left_week = w
-            c.next_week = None
-            c.remove()
-
-    def _book(self, c: Client, week: int) -> None:
-        c.next_week = week
-        self._due.setdefault(week, []).append(c)
+            C.left_week[ci] = w
+            C.paused_until[ci] = -1
+            r.client.remove()
 
     # -------------------------------------------------------------- sessions
     def _sessions(self, w: int) -> None:
-        due = self._due.pop(w, [])
-        self.random.shuffle(due)
-        for c in due:
-            if c.next_week != w or c.left_week is not None or c.paused_until is not None:
-                continue
-            r = c.relationship
-            t = r.therapist
-            if t.sessions_this_week >= t.weekly_capacity:
-                self.postponed += 1
-                self._book(c, w + 1)
-                continue
-            self._session(c, r, t, w)
+        """Hold all of this week's sessions, then do what they set in motion."""
+        R, T = self.R, self.T
+        due = np.flatnonzero(R.used("next_week") == w)
+        if due.size == 0:
+            return
+        due = due[self.rng.permutation(due.size)]  # who rings first gets the slot
+        th = R.therapist[due]
+        order = np.argsort(th, kind="stable")
+        ranked = th[order]
+        place = np.empty(due.size, dtype=np.int64)
+        place[order] = np.arange(due.size) - np.searchsorted(ranked, ranked, side="left")
+        fits = place < T.weekly_capacity[th] - T.sessions_this_week[th]
+        late = due[~fits]
+        R.next_week[late] = w + 1
+        self.postponed += int(late.size)
+        idx = np.sort(due[fits])
+        out = np.zeros(idx.size, dtype=KN.SESSION_RECORD)
+        u = self.rng.random((idx.size, len(KN.DRAWS)))
+        Rup = self.Rup
+        Rup.reserve(idx.size)
+        Rup.n = KN.hold_sessions(w, idx, u, R.data, self.C.data, T.data, Rup.data, Rup.n, self.site_xy,
+                                 self._kp, out)
 
-    def _session(self, c: Client, r: Relationship, t: Therapist, w: int) -> None:
-        """One session between therapist ``t`` and client ``c`` in week ``w``."""
-        p = self.params
-        rand = self.random.random
-        c.bring_up_to(w, p.self_care_rate, p.relapse_rate)
-        distress_before, pain_before = c.distress, c.pain
-        r.sessions += 1
-        n = r.sessions
-        c.sessions_total += 1
-        t.sessions_given += 1
-        t.sessions_this_week += 1
-        self.sessions += 1
-        if n == 1:
-            self.events.add(w, K.FIRST_SESSION, c.label, t.label)
-
-        # Talk, and what it brings up.
-        talk = S.talk_share(t.talkativeness, c.talk_preference)
-        fit = S.talk_fit(t.talkativeness, c.talk_preference, r.pleasure)
-        topic = None
-        enacted = False
-        if rand() < S.topic_raised_probability(talk):
-            topic = self.random.choices(list(c.topics), list(c.topics.values()))[0] if len(c.topics) > 1 \
-                else next(iter(c.topics))
-            r.file.topics[topic] = r.file.topics.get(topic, 0) + 1
-            intensity = t.triggers.get(topic)
-            if intensity is not None and rand() < S.enactment_probability(
-                    intensity, t.self_awareness, p.countertransference_rate):
-                enacted = True
-                r.enactments += 1
-                self.countertransference += 1
-                self.events.add(w, K.COUNTERTRANSFERENCE, c.label, t.label, topic=topic, pronoun=c.pronoun)
-        incident = (t.boundary_firmness < p.boundary_loose_below and rand() < S.boundary_incident_probability(
-            t.boundary_firmness, p.boundary_loose_below, p.boundary_incident_rate))
-        if incident:
-            r.boundary_incidents += 1
-            r.separateness *= 0.7
-            self.boundary_incidents += 1
-            self.events.add(w, K.BOUNDARY_INCIDENT, c.label, t.label)
-
-        open_before = r.open_rupture is not None
-        q = S.session_quality(t.manual_skill, t.warmth, t.burnout, talk, fit, r.file.knowledge,
-                              r.pleasure, r.merging, enacted, open_before)
-        r.bond = S.grow_bond(r.bond, q, r.trust_rate)
-
-        # Ruptures: a new one, or another chance to repair an old one.
-        cause = None
-        if enacted and rand() < S.ENACTMENT_RUPTURE:
-            cause = RuptureCause.COUNTERTRANSFERENCE
-        elif incident and rand() < S.INCIDENT_RUPTURE:
-            cause = RuptureCause.BOUNDARY
-        elif rand() < S.misattunement_probability(q, p.misattunement_rate):
-            cause = RuptureCause.MISATTUNEMENT
-        ruptured = repaired = False
-        if open_before:
-            # An unresolved rupture gets another chance; a fresh hurt deepens it first.
-            if cause is not None:
-                r.bond = S.bond_after_rupture(r.bond, self.random.uniform(0.03, 0.12))
-            rupture = r.open_rupture
-            rupture.advance(RuptureState.NOTICED if rand() < min(1.0, 1.5 * S.notice_probability(
-                t.self_awareness, rupture.kind is RuptureKind.CONFRONTATION, talk)) else RuptureState.UNNOTICED)
-            repaired = self._work_through(c, r, t, w, rupture)
-        elif cause is not None:
-            ruptured = True
-            self._rupture(c, r, t, w, cause, topic, talk)
-            repaired = self._work_through(c, r, t, w, r.open_rupture)
-
-        # The relationship grows.
-        openness = S.merging_openness(t.boundary_firmness, p.boundary_rigid_above)
-        r.separateness, r.pleasure, r.merging, r.internalisation = S.update_themes(
-            r.separateness, r.pleasure, r.merging, r.internalisation, q, t.clarity, openness,
-            t.warmth, t.holding)
-        if enacted:
-            r.merging *= 0.8  # empathy falters
-        r.file.knowledge = S.grow_knowledge(r.file.knowledge, r.bond, openness)
-        r.file.sore_areas_known = S.grow_knowledge(r.file.sore_areas_known, 1.0, 1.0)
-        r.file.knows_talk_preference = r.file.knows_talk_preference or n >= 2
-        r.file.sessions_recorded += 1
-        r.goal, r.task = S.update_goal_task(r.goal, r.task, r.need_fit, r.file.knowledge, q)
-        alliance = r.alliance
-        if n == 1:
-            r.alliance_start = alliance
-
-        # Outcomes.
-        c.distress = S.distress_after_session(c.distress, c.distress_floor, alliance, q,
-                                              p.distress_effect, c.in_scope)
-        c.pain = S.pain_after_session(c.pain, t.manual_skill, q, p.pain_effect, t.fixing_stance,
-                                      enacted, c.in_scope)
-        if r.internalisation > c.self_care:
-            c.self_care = r.internalisation
-        t.learn(p.learning_rate, 1.5 if (c.need == "overwhelmed" or not c.in_scope) else 1.0,
-                reflected=repaired)
-
-        if r.sessions_to_trust is None and r.bond >= TRUST_THRESHOLD:
-            r.sessions_to_trust = n
-            self.events.add(w, K.TRUST_REACHED, c.label, t.label, sessions=n)
-        if r.recovery_target is not None and r.recovered_week is None \
-                and alliance >= RECOVERY_SHARE * r.recovery_target:
-            r.recovered_week = w - r.start_week
-            r.recovered_sessions = n
-            self.events.add(w, K.ALLIANCE_RECOVERED, c.label, t.label, weeks=r.recovered_week)
-        if t.on_notice and p.handover_policy == "file_and_introduction" and not r.introduced_to_successor \
-                and t.successor is not None:
-            r.introduced_to_successor = True
-            self.events.add(w, K.INTRODUCED, c.label, t.label, successor=t.successor.label)
-
-        self._sum_alliance += alliance
-        self._sum_quality += q
-        self._sum_distress += distress_before
+        self.sessions += int(idx.size)
+        self.ruptures_this_week += int(np.count_nonzero(out["rupture"]))
+        self.repairs += int(np.count_nonzero(out["repaired"]))
+        self.countertransference += int(np.count_nonzero(out["countertransference"]))
+        self.boundary_incidents += int(np.count_nonzero(out["boundary_incident"]))
+        self._sum_alliance += float(out["alliance"].sum())
+        self._sum_quality += float(out["quality"].sum())
+        self._sum_distress += float(out["distress_before"].sum())
         if self.record_sessions:
-            self.session_rows.append((
-                w, r.rid, n, c.label, t.label, q, r.bond, r.goal, r.task, alliance,
-                r.separateness, r.pleasure, r.merging, r.internalisation, r.file.knowledge,
-                distress_before, c.distress, pain_before, c.pain, talk, fit, topic or "", enacted,
-                incident, cause.value if ruptured else "", repaired, r.open_rupture is not None,
-            ))
-        self._after_session(c, r, t, w)
+            self.session_chunks.append(out[list(KN.SESSION_FIELDS)])
+        self._log_sessions(w, out)
+        self._after_sessions(w, out)
 
-    def _rupture(self, c: Client, r: Relationship, t: Therapist, w: int, cause: RuptureCause,
-                 topic: str | None, talk: float) -> None:
-        """Open a rupture episode: the bond drops and the state machine starts."""
-        rnd = self.random
-        if cause is RuptureCause.COUNTERTRANSFERENCE:
-            withdrawal = rnd.random() < 0.7
-            severity = rnd.uniform(0.1, 0.3) * (0.5 + t.triggers.get(topic, 0.5))
-        elif cause is RuptureCause.BOUNDARY:
-            withdrawal = rnd.random() < 0.3
-            severity = rnd.uniform(0.1, 0.25)
-        else:
-            withdrawal = rnd.random() < 0.6
-            severity = rnd.uniform(0.03, 0.12)
-        kind = RuptureKind.WITHDRAWAL if withdrawal else RuptureKind.CONFRONTATION
-        before = r.bond
-        r.bond = S.bond_after_rupture(r.bond, min(0.9, severity))
-        rupture = Rupture(len(self.ruptures) + 1, r.rid, w, r.sessions, kind, cause, topic, before, r.bond)
-        self.ruptures.append(rupture)
-        r.open_rupture = rupture
-        self.n_open_ruptures += 1
-        r.ruptures += 1
-        self.ruptures_this_week += 1
-        self.events.add(w, K.RUPTURE, c.label, t.label, cause=cause.value, kind=kind.value,
-                        topic=topic, pronoun=c.pronoun, bond_before=round(before, 3),
-                        bond_after=round(r.bond, 3))
-        rupture.advance(RuptureState.NOTICED if rnd.random() < S.notice_probability(
-            t.self_awareness, not withdrawal, talk) else RuptureState.UNNOTICED)
+    def _log_sessions(self, w: int, out: np.ndarray) -> None:
+        """Write the week's notable sessions to the event log, in session order."""
+        notable = ((out["session"] == 1) | out["countertransference"] | out["boundary_incident"]
+                   | out["in_play"] | out["trusted"] | out["recovered"])
+        if not notable.any():
+            return
+        rows = out[notable][list(_LOGGED)].tolist()
+        rels, R = self.relationships, self.R
+        add = self.events.add
+        for (ri, n, topic, enacted, incident, in_play, rupture, confrontation, noticed, by_therapist,
+             by_client, before, hurt, bond, trusted, recovered) in rows:
+            r = rels[ri]
+            c, t = r.client.label, r.therapist.label
+            if n == 1:
+                add(w, K.FIRST_SESSION, c, t)
+            if enacted and rupture != 2:
+                add(w, K.COUNTERTRANSFERENCE, c, t, topic=TOPICS[topic], pronoun=r.client.pronoun)
+            if incident:
+                add(w, K.BOUNDARY_INCIDENT, c, t)
+            if rupture:
+                # One sentence per rupture: its cause and what became of it in the session.
+                add(w, K.RUPTURE, c, t, cause=CAUSES[rupture].value,
+                    kind="confrontation" if confrontation else "withdrawal",
+                    topic=TOPICS[topic] if topic >= 0 else None, pronoun=r.client.pronoun, noticed=noticed,
+                    outcome=REPAIRERS[1 if by_therapist else 2 if by_client else 0],
+                    bond_before=before, bond_after=bond if (by_therapist or by_client) else hurt)
+            elif by_therapist or by_client:
+                add(w, K.REPAIR, c, t, by=REPAIRERS[1 if by_therapist else 2], noticed=noticed,
+                    bond_before=before, bond_after=bond)
+            if trusted:
+                add(w, K.TRUST_REACHED, c, t, sessions=n)
+            if recovered:
+                add(w, K.ALLIANCE_RECOVERED, c, t, weeks=int(R.recovered_week[ri]))
 
-    def _work_through(self, c: Client, r: Relationship, t: Therapist, w: int, rupture: Rupture) -> bool:
-        """Repair attempts in this session; returns True if the rupture is resolved."""
-        p, rnd = self.params, self.random
-        if rupture.state is RuptureState.NOTICED:
-            if rupture.sessions_open == 0:
-                self.events.add(w, K.RUPTURE_NOTICED, c.label, t.label)
-            rupture.advance(RuptureState.THERAPIST_REPAIR)
-            if rnd.random() < S.therapist_repair_probability(t.self_awareness, t.warmth):
-                return self._resolve(c, r, t, w, rupture, "therapist")
-        elif rupture.sessions_open == 0:
-            self.events.add(w, K.RUPTURE_MISSED, c.label, t.label)
-        if rnd.random() < S.client_repair_probability(r.bond, p.client_repair_rate):
-            rupture.advance(RuptureState.CLIENT_REPAIR)
-            if rnd.random() < 0.5 + 0.5 * t.warmth:
-                return self._resolve(c, r, t, w, rupture, "client")
-        rupture.advance(RuptureState.UNRESOLVED)
-        if rupture.sessions_open == 0:
-            self.events.add(w, K.REPAIR_FAILED, c.label, t.label)
-        rupture.sessions_open += 1
-        return False
+    def _after_sessions(self, w: int, out: np.ndarray) -> None:
+        """After the session: signposting, referral, goals, maintenance, dropout, or the next booking.
 
-    def _resolve(self, c: Client, r: Relationship, t: Therapist, w: int, rupture: Rupture, by: str) -> bool:
-        completeness = self.random.uniform(0.5, 1.0)
-        r.bond = S.bond_after_repair(rupture.bond_before, r.bond, completeness, self.params.repair_bond_gain)
-        rupture.advance(RuptureState.RESOLVED)
-        rupture.advance(RuptureState.INTACT)
-        rupture.repaired_by = by
-        rupture.resolved_week = w
-        rupture.resolved_session = r.sessions
-        rupture.bond_after = r.bond
-        r.open_rupture = None
-        self.n_open_ruptures -= 1
-        r.repairs += 1
-        if by == "client":
-            r.repairs_by_client += 1
-        else:
-            r.repairs_by_therapist += 1
-        self.repairs += 1
-        self.events.add(w, K.REPAIR, c.label, t.label, by=by, bond_before=round(rupture.bond_before, 3),
-                        bond_after=round(r.bond, 3))
+        The kernel drew every decision; here they are applied in order of
+        precedence, for the few sessions that end or move a relationship.
+        """
+        R, C, p = self.R, self.C, self.params
+        if p.handover_policy == "file_and_introduction":
+            # During a notice period the successor is introduced in the room.
+            rel = out["relationship"]
+            meets = (self.T.leaving_week[R.therapist[rel]] >= 0) & ~R.introduced_to_successor[rel]
+            for ri in rel[meets].tolist():
+                r = self.relationships[ri]
+                R.introduced_to_successor[ri] = True
+                self.events.add(w, K.INTRODUCED, r.client.label, r.therapist.label,
+                                successor=r.therapist.successor.label)
+        todo = out["signpost"] | out["refer"] | out["goals"] | out["ends_maintenance"] | out["drops"] | out["recommends"]
+        if not todo.any():
+            return
+        fields = ["relationship", "session", "signpost", "refer", "goals", "stays", "ends_maintenance", "drops",
+                  "recommends"]
+        for ri, n, signpost, refer, goals, stays, ends_maintenance, drops, recommends in out[todo][fields].tolist():
+            r = self.relationships[ri]
+            c, t = r.client, r.therapist
+            if signpost:
+                self.referrals_out += 1
+                self.events.add(w, K.REFERRED_OUT, c.label, t.label, to=SIGNPOSTS[int(C.need[c.idx])])
+                self._end(r, w, "referred_out")
+                continue
+            if refer and self._refer(w, r):
+                continue
+            if goals:
+                C.goals_met[c.idx] = True
+                self.events.add(w, K.GOALS_MET, c.label, t.label, pronoun=c.pronoun)
+                if stays:
+                    C.maintenance[c.idx] = R.maintenance[r.idx] = True
+                    self.events.add(w, K.MAINTENANCE, c.label, t.label)
+                else:
+                    self.finished += 1
+                    self.events.add(w, K.FINISHED, c.label, t.label, sessions=n)
+                    self._end(r, w, "finished")
+                    continue
+            if ends_maintenance:
+                self.maintenance_ended += 1
+                self.events.add(w, K.MAINTENANCE_ENDED, c.label, t.label, pronoun=c.pronoun, sessions=n)
+                self._end(r, w, "maintenance_ended")
+                continue
+            if drops:
+                self.dropouts += 1
+                self.events.add(w, K.DROPOUT, c.label, t.label, sessions=n)
+                self._end(r, w, "dropout")
+                continue
+            if recommends:
+                self._word_of_mouth(w, r)
+
+    def _refer(self, w: int, r: Relationship) -> bool:
+        """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
+        C, ci = self.C, r.client.idx
+        colleague = self._choose_therapist(self._client_km(ci).tolist(), float(C.travel_tolerance_km[ci]),
+                                           exclude=r.therapist.idx, fit_for=ci)
+        if colleague < 0:
+            return False
+        to = self.therapists_all[colleague]
+        self.referrals_colleague += 1
+        self.events.add(w, K.REFERRED_COLLEAGUE, r.client.label, r.therapist.label, to=to.label,
+                        pronoun=r.client.pronoun)
+        self._end(r, w, "referred_to_colleague", client_leaves=False)
+        new = self._start(ci, colleague, w)
+        self._pass_file(r, new)  # same clinic, same records
+        new.predecessor = r
+        self.R.next_week[new.idx] = w + max(1, round(float(C.cadence_weeks[ci])))
         return True
 
-    def _after_session(self, c: Client, r: Relationship, t: Therapist, w: int) -> None:
-        """What happens after the session: referral, goals, dropout, or the next booking."""
-        p, rnd = self.params, self.random
-        n = r.sessions
-        progress = c.progress()
-        stalled = n >= STALLED_AFTER and progress < STALLED_PROGRESS
-        if stalled:
-            t.stalled_this_week += 1
-        c.satisfied = r.alliance >= 0.6 and progress >= 0.3
+    def _pass_file(self, old: Relationship, new: Relationship) -> None:
+        """The new therapist reads the file: a share of what the old one knew, and the topics."""
+        R, carry = self.R, self.params.file_knowledge_carry
+        R.knowledge[new.idx] = carry * R.knowledge[old.idx]
+        R.sore_areas_known[new.idx] = carry * R.sore_areas_known[old.idx]
+        R.topics_known[new.idx] = R.topics_known[old.idx]
+        R.file_transferred[new.idx] = True
 
-        # Signposting: needs beyond massage, recognised sooner by a self-aware therapist.
-        if not c.in_scope and n <= FIT_CHECK_SESSION and rnd.random() < 0.25 + 0.5 * t.self_awareness:
-            where = SIGNPOSTS[c.need]
-            self.referrals_out += 1
-            self.events.add(w, K.REFERRED_OUT, c.label, t.label, to=where)
-            self._end(r, w, "referred_out")
-            return
-        # Not every pairing fits: "you know you've made it when you fire a patient".
-        if n == FIT_CHECK_SESSION and r.alliance < FIT_THRESHOLD and rnd.random() < 0.2 + 0.6 * t.self_awareness:
-            colleague = self._choose_therapist(c.home, c.travel_tolerance_km, exclude=t, fit_for=c)
-            if colleague is not None:
-                self.referrals_colleague += 1
-                self.events.add(w, K.REFERRED_COLLEAGUE, c.label, t.label, to=colleague.label,
-                                pronoun=c.pronoun)
-                self._end(r, w, "referred_to_colleague", client_leaves=False)
-                new = self._start(c, colleague, w)
-                new.file = r.file.transferred(p.file_knowledge_carry)  # same clinic, same records
-                new.predecessor = r
-                self._book(c, w + max(1, round(c.cadence_weeks)))
-                return
-        if not c.goals_met and n >= 4 and progress >= GOAL_PROGRESS:
-            c.goals_met = True
-            self.events.add(w, K.GOALS_MET, c.label, t.label, pronoun=c.pronoun)
-            if rnd.random() < p.maintenance_propensity * r.bond:
-                c.maintenance = r.maintenance = True
-                self.n_maintenance += 1
-                self.events.add(w, K.MAINTENANCE, c.label, t.label)
-            else:
-                self.finished += 1
-                self.events.add(w, K.FINISHED, c.label, t.label, sessions=n)
-                self._end(r, w, "finished")
-                return
-        if c.maintenance and rnd.random() < MAINTENANCE_END:
-            self.maintenance_ended += 1
-            self.events.add(w, K.MAINTENANCE_ENDED, c.label, t.label, pronoun=c.pronoun, sessions=n)
-            self._end(r, w, "maintenance_ended")
-            return
-        km = self.distance(c.home, self.site_xy[t.site])
-        h = S.dropout_probability(p.dropout_base, r.alliance, n, r.open_rupture is not None, stalled,
-                                  km / c.travel_tolerance_km)
-        if c.maintenance:
-            h *= MAINTENANCE_DROPOUT_SCALE
-        if rnd.random() < h:
-            self.dropouts += 1
-            self.events.add(w, K.DROPOUT, c.label, t.label, sessions=n)
-            self._end(r, w, "dropout")
-            return
-        gap = c.current_cadence
-        weeks = int(gap) + (1 if rnd.random() < gap - int(gap) else 0)
-        if c.satisfied and rnd.random() < 1.0 - (1.0 - p.word_of_mouth_rate) ** weeks:
-            self._word_of_mouth(c, t, w)
-        self._book(c, w + max(1, weeks))
-
-    def _word_of_mouth(self, c: Client, t: Therapist, w: int) -> None:
+    def _word_of_mouth(self, w: int, r: Relationship) -> None:
         """A satisfied client tells a family member or friend who has not been a client."""
-        ties = [(n, d["tie"]) for n, d in self.town.adj[c.person].items() if n not in self.person_client]
+        ties = [x for x in self.people.ties_of(r.client.person) if x[0] not in self.person_client]
         if not ties:
             return
         family = [x for x in ties if x[1] == "family"]
         person, tie = self.random.choice(family if family and self.random.random() < 0.5 else ties)
-        self.events.add(w, K.WORD_OF_MOUTH, c.label, t.label, tie=tie)
-        self._pending.setdefault(w + 1 + self.random.randint(0, 3), []).append((person, c.label, t))
+        self.events.add(w, K.WORD_OF_MOUTH, r.client.label, r.therapist.label, tie=tie)
+        self._pending.setdefault(w + 1 + self.random.randint(0, 3), []).append(
+            (person, r.client.label, r.therapist.idx))
+
+    # ---------------------------------------------------------- end of week
+    def _end_week(self, w: int) -> None:
+        """Burnout and recovery for every working therapist, the week's tallies; a burnt-out therapist gives notice."""
+        T, R, p = self.T, self.R, self.params
+        snapshot = np.zeros(T.n, dtype=KN.THERAPIST_WEEK)
+        (self.n_on_books, self.n_maintenance, self.n_open_ruptures, self.n_therapists_active,
+         self.mean_burnout) = KN.end_week(w, T.data, T.n, R.data, R.n, self.C.data, p.burnout_rate,
+                                          p.burnout_recovery, snapshot)
+        self.therapist_weeks.append(snapshot)
+        self._weekly_means()
+        spent = ((T.used("left_week") < 0) & (T.used("leaving_week") < 0)
+                 & (T.used("burnout") >= p.burnout_leave_threshold))
+        for i in np.flatnonzero(spent).tolist():
+            last = w + max(1, min(BURNOUT_NOTICE_WEEKS, p.notice_weeks))
+            self._give_notice(w, self.therapists_all[i], "burnout", last)
 
     # ------------------------------------------------- retirement and handover
-    def _schedule_departure(self, t: Therapist, last_week: int, reason: str, announce_now: bool = False) -> None:
-        """Schedule notice (``notice_weeks`` ahead, or now) and the last day."""
-        if announce_now:
-            self._give_notice(self.week, t, reason, last_week)
-            return
-        # A departure replaces any earlier scheduled one.
-        t.retirement_week = last_week
-        notice = max(1, last_week - self.params.notice_weeks)
-        self._schedule(notice, "notice", t, reason, last_week)
+    def _schedule_departure(self, t: Therapist, last_week: int, reason: str) -> None:
+        """Schedule notice ``notice_weeks`` ahead of the last day (a later schedule replaces an earlier one)."""
+        self.T.retirement_week[t.idx] = last_week
+        self._schedule(max(1, last_week - self.params.notice_weeks), "notice", t, reason, last_week)
 
     def _give_notice(self, w: int, t: Therapist, reason: str, last_week: int) -> None:
         if t.on_notice or t.left_week is not None:
             return
         if reason == "retirement" and last_week != t.retirement_week:
-            return  # superseded by a later schedule (e.g. the scheduled retirement of T1)
-        t.leaving_week = last_week
+            return  # superseded, e.g. by the scheduled retirement of T1
+        T = self.T
+        T.leaving_week[t.idx] = last_week
+        T.accepting[t.idx] = False
+        self._open = [x for x in self._open if x[0] != t.idx]
         t.leave_reason = reason
         # The successor is found now so clients can be introduced during the notice period.
         t.successor = self._hire(site=t.site, experience=self.params.successor_experience_years,
@@ -801,55 +741,57 @@ class AllianceModel(mesa.Model):
             u_colleague = -distance_to_nearest_colleague / tolerance   (only if nearer than the room)
             u_leave     = LEAVE_UTILITY + LEAVE_IF_GOALS_MET * goals_met
         """
-        p = self.params
+        p, R, C, T = self.params, self.R, self.C, self.T
         policy = p.handover_policy
         succ = t.successor
         self.therapist_departures += 1
         self.events.add(w, K.THERAPIST_LEFT, None, t.label, reason=t.leave_reason)
+        T.left_week[t.idx] = w
+        self._open_diaries(w)
+        open_for_new = T.used("accepting").copy()
+        open_for_new[succ.idx] = False
         for r in sorted(t.caseload.values(), key=lambda x: x.rid):
-            c = r.client
-            tol = c.travel_tolerance_km
-            here = self.distance(c.home, self.site_xy[t.site])
-            carry = p.introduction_trust_carry * r.bond if r.introduced_to_successor else 0.0
-            file_k = p.file_knowledge_carry * r.file.knowledge if policy != "none" else 0.0
-            options: list[tuple[str, Therapist | None]] = [("successor", succ)]
+            c, ci = r.client, r.client.idx
+            tol = float(C.travel_tolerance_km[ci])
+            km = self._client_km(ci)[T.used("site")]
+            here = float(km[t.idx])
+            carry = p.introduction_trust_carry * r.bond if R.introduced_to_successor[r.idx] else 0.0
+            file_k = p.file_knowledge_carry * r.knowledge if policy != "none" else 0.0
+            options: list[tuple[str, int]] = [("successor", succ.idx)]
             utils = [SAME_ROOM_UTILITY + CARRY_UTILITY * carry + FILE_UTILITY * file_k - here / tol]
-            nearer = [x for x in self.therapists_all if x is not t and x is not succ and x.accepts_new_clients()
-                      and self.distance(c.home, self.site_xy[x.site]) < here]
-            if nearer:
-                best = min(nearer, key=lambda x: (self.distance(c.home, self.site_xy[x.site]), x.label))
+            nearer = np.flatnonzero(open_for_new & (km < here))
+            if nearer.size:
+                best = int(nearer[np.argmin(km[nearer])])
                 options.append(("colleague", best))
-                utils.append(-self.distance(c.home, self.site_xy[best.site]) / tol)
-            options.append(("left", None))
-            utils.append(LEAVE_UTILITY + LEAVE_IF_GOALS_MET * c.goals_met)
-            choice, new_t = options[S.logit_choice(utils, self.random.random(), HANDOVER_TEMPERATURE)]
+                utils.append(-float(km[best]) / tol)
+            options.append(("left", -1))
+            utils.append(LEAVE_UTILITY + LEAVE_IF_GOALS_MET * bool(C.goals_met[ci]))
+            choice, to = options[S.logit_choice(utils, self.random.random(), HANDOVER_TEMPERATURE)]
             r.handover_outcome = {"successor": "stayed_with_successor", "colleague": "moved_to_colleague",
                                   "left": "left"}[choice]
+            next_week = int(R.next_week[r.idx])
             if choice == "left":
                 self.handover_left += 1
                 self.events.add(w, K.LEFT_AT_HANDOVER, c.label, t.label)
                 self._end(r, w, "therapist_left")
                 continue
             self._end(r, w, "therapist_left", client_leaves=False)
-            new = self._start(c, new_t, w, bond=carry if choice == "successor" else None)
+            new = self._start(ci, to, w, bond=carry if choice == "successor" else None)
             new.predecessor = r
             new.handover_policy = policy
-            new.recovery_target = r.alliance_end
+            R.recovery_target[new.idx] = R.alliance_end[r.idx]
+            R.next_week[new.idx] = max(next_week, w + 1) if next_week >= 0 or C.paused_until[ci] < 0 else -1
             if choice == "successor":
                 self.handover_stayed += 1
-                new.introduced = r.introduced_to_successor
+                R.introduced[new.idx] = R.introduced_to_successor[r.idx]
                 if policy != "none":
-                    new.file = r.file.transferred(p.file_knowledge_carry)
-                    new.file_transferred = True
-                    new.goal = 0.5 * r.goal
+                    self._pass_file(r, new)
+                    R.goal[new.idx] = 0.5 * R.goal[r.idx]
                     self.events.add(w, K.FILE_TRANSFERRED, c.label, t.label, successor=succ.label)
                 self.events.add(w, K.STAYED_WITH_SUCCESSOR, c.label, succ.label)
             else:
                 self.handover_moved += 1
-                self.events.add(w, K.MOVED_TO_COLLEAGUE, c.label, new_t.label)
-            if c.next_week is not None and c.next_week <= w:
-                self._book(c, w + 1)
-        t.left_week = w
+                self.events.add(w, K.MOVED_TO_COLLEAGUE, c.label, self.therapists_all[to].label)
         t.remove()
 
 

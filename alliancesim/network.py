@@ -29,36 +29,75 @@ FRIENDS_PER_PERSON = 3
 LONG_RANGE_FRIENDS = 0.2
 
 
-def town_network(population: int, radius_km: float, rng: np.random.Generator) -> tuple[nx.Graph, np.ndarray]:
-    """The town: a graph of family and friend ties, and each person's home (km).
+class Town:
+    """The people clients come from: homes, and family/friend ties as compact adjacency lists.
 
-    Returns ``(graph, homes)`` where ``homes[i]`` is the (x, y) home of person
-    ``i`` in km from the town centre, and each edge has ``tie`` set to
-    ``"family"`` or ``"friend"``.
+    ``ties_of(person)`` lists ``(other, tie)`` pairs; :meth:`graph` gives the
+    same ties as a :class:`networkx.Graph` (edge attribute ``tie``).
+    """
+
+    def __init__(self, homes: np.ndarray, indptr: np.ndarray, indices: np.ndarray, family: np.ndarray) -> None:
+        self.homes = homes
+        self.indptr = indptr
+        self.indices = indices
+        self.family = family
+        self._graph: nx.Graph | None = None
+
+    @property
+    def population(self) -> int:
+        return len(self.homes)
+
+    def ties_of(self, person: int) -> list[tuple[int, str]]:
+        """Family and friends of ``person``: ``[(other, "family" | "friend"), ...]``."""
+        lo, hi = self.indptr[person], self.indptr[person + 1]
+        return [(o, "family" if f else "friend")
+                for o, f in zip(self.indices[lo:hi].tolist(), self.family[lo:hi].tolist(), strict=True)]
+
+    def graph(self) -> nx.Graph:
+        """The town as a networkx graph (built on first use)."""
+        if self._graph is None:
+            g = nx.Graph()
+            g.add_nodes_from(range(self.population))
+            src = np.repeat(np.arange(self.population), np.diff(self.indptr))
+            keep = src < self.indices
+            for tie, mask in (("family", self.family[keep]), ("friend", ~self.family[keep])):
+                g.add_edges_from(zip(src[keep][mask].tolist(), self.indices[keep][mask].tolist(), strict=True),
+                                 tie=tie)
+            self._graph = g
+        return self._graph
+
+
+def town_network(population: int, radius_km: float, rng: np.random.Generator) -> Town:
+    """The town: each person's home (km from the centre) and their family and friend ties.
+
+    Households share a home and everyone in a household is family; each person
+    also has about :data:`FRIENDS_PER_PERSON` friends, mostly living nearby.
     """
     sizes = rng.choice(HOUSEHOLD_SIZES, size=population, p=HOUSEHOLD_SHARES)
     ends = np.cumsum(sizes)
     ends = ends[: np.searchsorted(ends, population)]
-    bounds = np.concatenate(([0], ends, [population]))
-    bounds = np.unique(bounds)
+    bounds = np.unique(np.concatenate(([0], ends, [population])))
     n_households = len(bounds) - 1
     # Homes uniform over a disc, one per household.
     r = radius_km * np.sqrt(rng.random(n_households))
     a = 2 * math.pi * rng.random(n_households)
     hx, hy = r * np.cos(a), r * np.sin(a)
-    household = np.repeat(np.arange(n_households), np.diff(bounds))
+    size = np.diff(bounds)
+    household = np.repeat(np.arange(n_households), size)
     homes = np.column_stack((hx[household], hy[household]))
 
-    g = nx.Graph()
-    g.add_nodes_from(range(population))
-    family = []
-    for h in range(n_households):
-        members = range(bounds[h], bounds[h + 1])
-        family.extend((i, j) for i in members for j in members if i < j)
-    g.add_edges_from(family, tie="family")
+    # Family: every pair within a household.
+    fam_src, fam_dst = [], []
+    for s in range(2, int(size.max(initial=1)) + 1):
+        starts = bounds[:-1][size == s]
+        for i in range(s):
+            for j in range(i + 1, s):
+                fam_src.append(starts + i)
+                fam_dst.append(starts + j)
+    fam = np.stack((np.concatenate(fam_src or [np.empty(0, np.int64)]),
+                    np.concatenate(fam_dst or [np.empty(0, np.int64)])), axis=1).astype(np.int64)
 
-    # Friends: mostly the nearest people along a space-filling order (neighbours),
-    # some anywhere in town.
+    # Friends: mostly the nearest people along a space-filling order (neighbours), some anywhere in town.
     order = np.lexsort((np.round(homes[:, 1] / 2.0), np.round(homes[:, 0] / 2.0)))
     rank = np.empty(population, dtype=np.int64)
     rank[order] = np.arange(population)
@@ -69,9 +108,20 @@ def town_network(population: int, radius_km: float, rng: np.random.Generator) ->
     near = order[np.clip(rank[src] + offset, 0, population - 1)]
     far = rng.integers(0, population, n_friend)
     dst = np.where(long_range, far, near)
-    friends = [(int(s), int(d)) for s, d in zip(src, dst, strict=True) if s != d and not g.has_edge(s, d)]
-    g.add_edges_from(friends, tie="friend")
-    return g, homes
+    pairs = np.sort(np.stack((src, dst), axis=1), axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    key = pairs[:, 0] * population + pairs[:, 1]
+    key, first = np.unique(key, return_index=True)
+    pairs = pairs[first]
+    pairs = pairs[~np.isin(key, fam[:, 0] * population + fam[:, 1])]  # already family
+
+    # Both directions, sorted by person: compact adjacency lists.
+    a_src = np.concatenate((fam[:, 0], fam[:, 1], pairs[:, 0], pairs[:, 1]))
+    a_dst = np.concatenate((fam[:, 1], fam[:, 0], pairs[:, 1], pairs[:, 0]))
+    is_family = np.concatenate((np.ones(2 * len(fam), bool), np.zeros(2 * len(pairs), bool)))
+    by = np.lexsort((a_dst, a_src))
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(a_src, minlength=population))))
+    return Town(homes, indptr, a_dst[by], is_family[by])
 
 
 def clinic_graph(model: AllianceModel, include_ended: bool = False) -> nx.DiGraph:

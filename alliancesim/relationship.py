@@ -11,11 +11,16 @@ One :class:`Relationship` exists per therapist-client pair.  It holds
   takes in the therapist's care and can care for themselves);
 * a :class:`ClientFile`: what the therapist knows of the client, which can be
   handed over so the client "need not explain their whole story all over again";
-* the **rupture state machine** (:class:`RuptureState`, :class:`Rupture`)::
+* the **rupture state machine** (:class:`RuptureState`, :data:`TRANSITIONS`,
+  :class:`Rupture`)::
 
       intact -> ruptured -> noticed   -> therapist repair -> resolved -> intact
                          \\-> unnoticed -> client repair   -> unresolved
                                                               (carried to the next session)
+
+  The compiled session loop (:mod:`alliancesim.kernel`) walks episodes along
+  these edges only (it checks each step against :data:`ALLOWED`) and records
+  every state visited, so each episode's path can be read back and checked.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .agents import TOPICS
+from .state import Column
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import Client, Therapist
@@ -34,7 +44,7 @@ RECOVERY_SHARE = 0.9
 
 
 class RuptureState(str, Enum):
-    """States of one rupture episode."""
+    """States of one rupture episode (``code`` is the integer the compiled kernel uses)."""
 
     INTACT = "intact"
     RUPTURED = "ruptured"
@@ -45,6 +55,12 @@ class RuptureState(str, Enum):
     RESOLVED = "resolved"
     UNRESOLVED = "unresolved"
 
+    @property
+    def code(self) -> int:
+        return _STATE_ORDER.index(self)
+
+
+_STATE_ORDER = list(RuptureState)
 
 #: Allowed transitions of the rupture state machine.
 TRANSITIONS: dict[RuptureState, frozenset[RuptureState]] = {
@@ -60,6 +76,12 @@ TRANSITIONS: dict[RuptureState, frozenset[RuptureState]] = {
     RuptureState.RESOLVED: frozenset({RuptureState.INTACT}),
 }
 
+#: The same transitions as a matrix ``ALLOWED[from.code, to.code]``, for the compiled kernel.
+ALLOWED = np.zeros((len(RuptureState), len(RuptureState)), dtype=np.bool_)
+for _src, _dsts in TRANSITIONS.items():
+    for _dst in _dsts:
+        ALLOWED[_src.code, _dst.code] = True
+
 
 class RuptureKind(str, Enum):
     """How a rupture shows (Safran & Muran)."""
@@ -69,20 +91,65 @@ class RuptureKind(str, Enum):
 
 
 class RuptureCause(str, Enum):
-    """Where a rupture came from."""
+    """Where a rupture came from (codes 1-3 in the kernel; 0 is no rupture)."""
 
     MISATTUNEMENT = "misattunement"  # pressure, pace, a missed cue, too much talk
     COUNTERTRANSFERENCE = "countertransference"  # the therapist's own history
     BOUNDARY = "boundary"  # a boundary incident
 
 
+#: Rupture causes by kernel code.
+CAUSES: tuple[RuptureCause | None, ...] = (None, *RuptureCause)
+#: Who repaired a rupture, by kernel code.
+REPAIRERS: tuple[str | None, ...] = (None, "therapist", "client")
+
+
 class IllegalTransition(RuntimeError):
     """A rupture tried to move along an edge the state machine does not have."""
 
 
-@dataclass(slots=True)
+#: Fields of the rupture table (one row per episode): name -> (dtype, fill).
+#: ``path`` packs the states visited, 3 bits each, oldest first (see :func:`decode_path`).
+RUPTURE_COLUMNS: dict[str, tuple] = {
+    "relationship": (np.int64, -1),
+    "week": (np.int64, -1),
+    "session": (np.int64, -1),
+    "confrontation": (np.bool_, False),
+    "cause": (np.int64, 0),
+    "topic": (np.int64, -1),
+    "bond_before": (np.float64, np.nan),
+    "bond_at_rupture": (np.float64, np.nan),
+    "noticed": (np.bool_, False),
+    "client_tried": (np.bool_, False),
+    "attempts": (np.int64, 0),
+    "repaired_by": (np.int64, 0),
+    "resolved_week": (np.int64, -1),
+    "resolved_session": (np.int64, -1),
+    "bond_after": (np.float64, np.nan),
+    "state": (np.int64, 1),
+    "path": (np.int64, 0),
+    "path_length": (np.int64, 0),
+}
+#: States that fit in the packed path (3 bits each in an int64).
+PATH_CAPACITY = 21
+
+
+def decode_path(path: int, length: int) -> list[RuptureState]:
+    """The states a rupture went through, from the packed ``path`` (see :data:`RUPTURE_COLUMNS`)."""
+    stored = min(length, PATH_CAPACITY)
+    return [_STATE_ORDER[(path >> (3 * (stored - 1 - k))) & 7] for k in range(stored)]
+
+
+def check_path(states: list[RuptureState]) -> None:
+    """Raise :class:`IllegalTransition` unless every step of ``states`` is in :data:`TRANSITIONS`."""
+    for a, b in zip(states, states[1:], strict=False):
+        if b not in TRANSITIONS[a]:
+            raise IllegalTransition(f"{a.value} -> {b.value}")
+
+
+@dataclass(frozen=True, slots=True)
 class Rupture:
-    """One rupture episode, from the break to its resolution (or the end)."""
+    """One rupture episode, from the break to its resolution (or the end of the run)."""
 
     rupture_id: int
     relationship_id: int
@@ -93,27 +160,68 @@ class Rupture:
     topic: str | None
     bond_before: float
     bond_at_rupture: float
-    state: RuptureState = RuptureState.RUPTURED
-    path: list[str] = field(default_factory=lambda: ["ruptured"])
-    noticed: bool = False
-    repaired_by: str | None = None
-    resolved_week: int | None = None
-    resolved_session: int | None = None
-    bond_after: float | None = None
-    sessions_open: int = 0
-
-    def advance(self, to: RuptureState) -> None:
-        """Move to state ``to``; raises :class:`IllegalTransition` for an edge not in TRANSITIONS."""
-        if to not in TRANSITIONS[self.state]:
-            raise IllegalTransition(f"rupture {self.rupture_id}: {self.state.value} -> {to.value}")
-        self.state = to
-        self.path.append(to.value)
-        if to is RuptureState.NOTICED:
-            self.noticed = True
+    state: RuptureState
+    path: tuple[RuptureState, ...]
+    noticed: bool
+    attempts: int
+    repaired_by: str | None
+    resolved_week: int | None
+    resolved_session: int | None
+    bond_after: float | None
 
     @property
     def resolved(self) -> bool:
         return self.resolved_week is not None
+
+    @classmethod
+    def from_row(cls, i: int, row) -> Rupture:
+        """The episode in row ``i`` of the rupture table."""
+        def opt(v):
+            return None if v < 0 else int(v)
+
+        topic = int(row["topic"])
+        bond_after = float(row["bond_after"])
+        return cls(
+            rupture_id=i + 1,
+            relationship_id=int(row["relationship"]) + 1,
+            week=int(row["week"]),
+            session=int(row["session"]),
+            kind=RuptureKind.CONFRONTATION if row["confrontation"] else RuptureKind.WITHDRAWAL,
+            cause=CAUSES[int(row["cause"])],
+            topic=TOPICS[topic] if topic >= 0 else None,
+            bond_before=float(row["bond_before"]),
+            bond_at_rupture=float(row["bond_at_rupture"]),
+            state=_STATE_ORDER[int(row["state"])],
+            path=tuple(decode_path(int(row["path"]), int(row["path_length"]))),
+            noticed=bool(row["noticed"]),
+            attempts=int(row["attempts"]),
+            repaired_by=REPAIRERS[int(row["repaired_by"])],
+            resolved_week=opt(row["resolved_week"]),
+            resolved_session=opt(row["resolved_session"]),
+            bond_after=None if bond_after != bond_after else bond_after,
+        )
+
+
+class RuptureLog:
+    """The model's rupture episodes, read as :class:`Rupture` objects (``len``, index, iterate)."""
+
+    def __init__(self, table) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return self._table.n
+
+    def __getitem__(self, i: int) -> Rupture:
+        n = self._table.n
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return Rupture.from_row(i, self._table.data[i])
+
+    def __iter__(self):
+        for i in range(self._table.n):
+            yield Rupture.from_row(i, self._table.data[i])
 
 
 @dataclass(slots=True)
@@ -121,9 +229,11 @@ class ClientFile:
     """What a therapist knows of a client: history, sore areas, topics, preferences.
 
     ``knowledge`` (0-1) summarises how much of the client's story the therapist
-    holds; ``topics`` records what the client has talked about, in the order it
-    came up; ``knows_talk_preference`` whether the therapist has learned how
-    much the client likes to talk.
+    holds; ``sore_areas_known`` (0-1) how well they know where the client will be
+    sore; ``topics`` what the client has talked about (topic -> times);
+    ``knows_talk_preference`` whether the therapist has learned how much the
+    client likes to talk.  A transferred file carries a share of this to a
+    successor, so the client "need not explain their whole story all over again".
     """
 
     knowledge: float = 0.0
@@ -132,93 +242,165 @@ class ClientFile:
     knows_talk_preference: bool = False
     sessions_recorded: int = 0
 
-    def transferred(self, carry: float) -> ClientFile:
-        """A copy for a successor: ``carry`` of what was known, the topics and preferences."""
-        return ClientFile(
-            knowledge=self.knowledge * carry,
-            sore_areas_known=self.sore_areas_known * carry,
-            topics=dict(self.topics),
-            knows_talk_preference=self.knows_talk_preference,
-            sessions_recorded=self.sessions_recorded,
-        )
+
+#: Fields of the relationship table: name -> (dtype, fill[, shape]).
+RELATIONSHIP_COLUMNS: dict[str, tuple] = {
+    "bond": (np.float64, 0.0),
+    "goal": (np.float64, 0.0),
+    "task": (np.float64, 0.0),
+    "separateness": (np.float64, 0.0),
+    "pleasure": (np.float64, 0.0),
+    "merging": (np.float64, 0.0),
+    "internalisation": (np.float64, 0.0),
+    "knowledge": (np.float64, 0.0),
+    "sore_areas_known": (np.float64, 0.0),
+    "need_fit": (np.float64, np.nan),
+    "trust_rate": (np.float64, np.nan),
+    "bond_start": (np.float64, np.nan),
+    "alliance_start": (np.float64, np.nan),
+    "alliance_end": (np.float64, np.nan),
+    "distress_start": (np.float64, np.nan),
+    "distress_end": (np.float64, np.nan),
+    "pain_start": (np.float64, np.nan),
+    "pain_end": (np.float64, np.nan),
+    "recovery_target": (np.float64, np.nan),
+    "episode_bond_before": (np.float64, np.nan),
+    "open_episode": (np.int64, -1),
+    "client": (np.int64, -1),
+    "therapist": (np.int64, -1),
+    "sessions": (np.int64, 0),
+    "start_week": (np.int64, 0),
+    "end_week": (np.int64, -1),
+    "next_week": (np.int64, -1),
+    "ruptures": (np.int64, 0),
+    "repairs": (np.int64, 0),
+    "repairs_by_therapist": (np.int64, 0),
+    "repairs_by_client": (np.int64, 0),
+    "enactments": (np.int64, 0),
+    "boundary_incidents": (np.int64, 0),
+    "sessions_to_trust": (np.int64, -1),
+    "recovered_week": (np.int64, -1),
+    "recovered_sessions": (np.int64, -1),
+    "active": (np.bool_, False),
+    "open": (np.bool_, False),
+    "open_confrontation": (np.bool_, False),
+    "introduced_to_successor": (np.bool_, False),
+    "introduced": (np.bool_, False),
+    "file_transferred": (np.bool_, False),
+    "maintenance": (np.bool_, False),
+    "unresolved_at_end": (np.bool_, False),
+    "topics_known": (np.int64, 0, (len(TOPICS),)),
+}
+
+
+def _opt(v) -> int | None:
+    v = int(v)
+    return None if v < 0 else v
 
 
 class Relationship:
-    """State of one therapist-client pair across its sessions.
+    """One therapist-client pair across its sessions.
 
-    All state variables are on 0-1 scales.  ``alliance`` is the mean of bond,
-    goal and task, as in the short Working Alliance Inventory.
+    Numbers live in a row of the model's relationship table (see
+    :data:`RELATIONSHIP_COLUMNS`); this object names them.  All state variables
+    are on 0-1 scales; ``alliance`` is the mean of bond, goal and task, as in
+    the short Working Alliance Inventory.
     """
 
-    __slots__ = (
-        "rid", "client", "therapist", "start_week", "end_week", "end_reason",
-        "bond", "goal", "task", "separateness", "pleasure", "merging", "internalisation",
-        "file", "open_rupture", "need_fit", "trust_rate", "sessions", "last_week",
-        "ruptures", "repairs", "repairs_by_therapist", "repairs_by_client", "enactments",
-        "boundary_incidents", "unresolved_at_end", "sessions_to_trust",
-        "alliance_start", "bond_start", "distress_start", "pain_start",
-        "alliance_end", "distress_end", "pain_end",
-        "predecessor", "handover_policy", "introduced", "file_transferred",
-        "recovery_target", "recovered_week", "recovered_sessions", "handover_outcome",
-        "maintenance", "introduced_to_successor", "referred_by",
-    )
+    __slots__ = ("_table", "idx", "client", "therapist", "end_reason", "predecessor", "handover_policy",
+                 "handover_outcome", "referred_by", "_ruptures")
 
-    def __init__(self, rid: int, client: Client, therapist: Therapist, week: int, bond: float,
-                 need_fit: float, trust_rate: float) -> None:
-        self.rid = rid
+    bond = Column()
+    goal = Column()
+    task = Column()
+    separateness = Column()
+    pleasure = Column()
+    merging = Column()
+    internalisation = Column()
+    knowledge = Column()
+    need_fit = Column()
+    trust_rate = Column()
+    bond_start = Column()
+    distress_start = Column()
+    pain_start = Column()
+    sessions = Column(int)
+    start_week = Column(int)
+    ruptures = Column(int)
+    repairs = Column(int)
+    repairs_by_therapist = Column(int)
+    repairs_by_client = Column(int)
+    enactments = Column(int)
+    boundary_incidents = Column(int)
+    introduced = Column(bool)
+    introduced_to_successor = Column(bool)
+    file_transferred = Column(bool)
+    maintenance = Column(bool)
+
+    def __init__(self, table, idx: int, client: Client, therapist: Therapist, ruptures: RuptureLog) -> None:
+        self._table = table
+        self._ruptures = ruptures
+        self.idx = idx
         self.client = client
         self.therapist = therapist
-        self.start_week = week
-        self.end_week: int | None = None
         self.end_reason: str | None = None
-        self.bond = bond
-        self.goal = 0.0
-        self.task = 0.0
-        self.separateness = 0.0
-        self.pleasure = 0.0
-        self.merging = 0.0
-        self.internalisation = client.self_care
-        self.file = ClientFile()
-        self.open_rupture: Rupture | None = None
-        self.need_fit = need_fit
-        self.trust_rate = trust_rate
-        self.sessions = 0
-        self.last_week = week
-        self.ruptures = 0
-        self.repairs = 0
-        self.repairs_by_therapist = 0
-        self.repairs_by_client = 0
-        self.enactments = 0
-        self.boundary_incidents = 0
-        self.unresolved_at_end = False
-        self.sessions_to_trust: int | None = 0 if bond >= TRUST_THRESHOLD else None
-        self.alliance_start: float | None = None
-        self.bond_start = bond
-        self.distress_start = client.distress
-        self.pain_start = client.pain
-        self.alliance_end: float | None = None
-        self.distress_end: float | None = None
-        self.pain_end: float | None = None
         self.predecessor: Relationship | None = None
         self.handover_policy: str | None = None
-        self.introduced = False
-        self.file_transferred = False
-        self.recovery_target: float | None = None
-        self.recovered_week: int | None = None
-        self.recovered_sessions: int | None = None
         self.handover_outcome: str | None = None
-        self.maintenance = False
-        self.introduced_to_successor = False
         self.referred_by: str | None = None
+
+    @property
+    def open_rupture(self) -> Rupture | None:
+        """The rupture episode still unresolved in this relationship, if any."""
+        i = int(self._table.data["open_episode"][self.idx])
+        return None if i < 0 else self._ruptures[i]
+
+    @property
+    def rid(self) -> int:
+        """Relationship id (1-based)."""
+        return self.idx + 1
 
     @property
     def alliance(self) -> float:
         """Working alliance: mean of bond, goal and task agreement (0-1)."""
-        return (self.bond + self.goal + self.task) / 3.0
+        row = self._table.data[self.idx]
+        return float((row["bond"] + row["goal"] + row["task"]) / 3.0)
 
     @property
     def active(self) -> bool:
-        return self.end_week is None
+        return bool(self._table.data["active"][self.idx])
+
+    @property
+    def end_week(self) -> int | None:
+        return _opt(self._table.data["end_week"][self.idx])
+
+    @property
+    def next_week(self) -> int | None:
+        return _opt(self._table.data["next_week"][self.idx])
+
+    @property
+    def sessions_to_trust(self) -> int | None:
+        return _opt(self._table.data["sessions_to_trust"][self.idx])
+
+    @property
+    def recovered_week(self) -> int | None:
+        return _opt(self._table.data["recovered_week"][self.idx])
+
+    @property
+    def alliance_end(self) -> float | None:
+        v = float(self._table.data["alliance_end"][self.idx])
+        return None if v != v else v
+
+    @property
+    def file(self) -> ClientFile:
+        """What this therapist knows of the client now (a snapshot)."""
+        row = self._table.data[self.idx]
+        return ClientFile(
+            knowledge=float(row["knowledge"]),
+            sore_areas_known=float(row["sore_areas_known"]),
+            topics={TOPICS[k]: int(n) for k, n in enumerate(row["topics_known"]) if n > 0},
+            knows_talk_preference=bool(row["sessions"] >= 2),
+            sessions_recorded=int(row["sessions"]),
+        )
 
     def themes(self) -> dict[str, float]:
         """The four themes of Clark (2019) as a dict."""

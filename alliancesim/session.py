@@ -27,11 +27,17 @@ the order of a session:
 
 Scales: trust/bond, alliance parts, themes, knowledge, quality, traits are on
 0-1 scales; distress is PHQ-9-like points (0-27); pain is a 0-10 numeric rating.
+
+Every function takes and returns plain numbers.  They are compiled with numba
+(``@njit``) so that the week's sessions, one loop in :mod:`alliancesim.kernel`,
+run at compiled speed; called from Python they behave like ordinary functions.
 """
 
 from __future__ import annotations
 
 import math
+
+from numba import njit
 
 # ---------------------------------------------------------------------------
 # Fixed shape constants.  They set the *form* of each mechanism; the strengths
@@ -74,6 +80,7 @@ EARLY_DROPOUT = 5.0
 DROPOUT_OPEN_RUPTURE, DROPOUT_STALLED = 1.0, 1.0
 
 
+@njit(cache=True)
 def clip01(x: float) -> float:
     """Clamp ``x`` to the 0-1 scale."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
@@ -81,6 +88,7 @@ def clip01(x: float) -> float:
 
 # --- talk -------------------------------------------------------------------
 
+@njit(cache=True)
 def talk_share(talkativeness: float, talk_preference: float) -> float:
     """Share of the session filled with talk (0-1).
 
@@ -90,6 +98,7 @@ def talk_share(talkativeness: float, talk_preference: float) -> float:
     return 0.6 * talkativeness + 0.4 * talk_preference
 
 
+@njit(cache=True)
 def talk_fit(talkativeness: float, talk_preference: float, safety: float) -> float:
     """How well the therapist's talk suits the client this session (0-1).
 
@@ -103,13 +112,13 @@ def talk_fit(talkativeness: float, talk_preference: float, safety: float) -> flo
     """
     wish = talk_preference * (1.0 - SILENCE_COMFORT * safety)
     gap = talkativeness - wish
-    if gap > 0.0:
-        return clip01(1.0 - TALK_PRESSURE_WEIGHT * gap)
-    return clip01(1.0 + TALK_NEGLECT_WEIGHT * gap)
+    misfit = TALK_PRESSURE_WEIGHT * gap if gap > 0.0 else -TALK_NEGLECT_WEIGHT * gap
+    return clip01(1.0 - misfit)
 
 
 # --- countertransference ----------------------------------------------------
 
+@njit(cache=True)
 def topic_raised_probability(share_of_talk: float) -> float:
     """Chance the client brings one of their topics into the session.
 
@@ -119,6 +128,7 @@ def topic_raised_probability(share_of_talk: float) -> float:
     return TOPIC_BASE + TOPIC_TALK * share_of_talk
 
 
+@njit(cache=True)
 def enactment_probability(intensity: float, self_awareness: float, rate: float) -> float:
     """Chance that a topic touching a therapist trigger is acted out.
 
@@ -130,6 +140,7 @@ def enactment_probability(intensity: float, self_awareness: float, rate: float) 
 
 # --- boundaries -------------------------------------------------------------
 
+@njit(cache=True)
 def boundary_clarity(firmness: float) -> float:
     """How clear the frame is for the client (0-1): ``1 - (1 - firmness)^2``.
 
@@ -139,6 +150,7 @@ def boundary_clarity(firmness: float) -> float:
     return 1.0 - (1.0 - firmness) ** 2
 
 
+@njit(cache=True)
 def merging_openness(firmness: float, rigid_above: float) -> float:
     """Ceiling on contact and empathy set by boundary rigidity (0-1).
 
@@ -149,21 +161,23 @@ def merging_openness(firmness: float, rigid_above: float) -> float:
     """
     if firmness <= rigid_above:
         return 1.0
-    return 1.0 - 0.8 * (firmness - rigid_above) / (1.0 - rigid_above)
+    return 1.0 - 0.8 * min((firmness - rigid_above) / (1.0 - rigid_above), 1.0)
 
 
+@njit(cache=True)
 def boundary_incident_probability(firmness: float, loose_below: float, rate: float) -> float:
     """Chance of a boundary incident (dual relationship, over-disclosure) per session.
 
     ``p = rate * max(0, loose_below - firmness) / loose_below``.
     """
-    if firmness >= loose_below or loose_below <= 0.0:
+    if firmness >= loose_below:
         return 0.0
     return rate * (loose_below - firmness) / loose_below
 
 
 # --- quality ----------------------------------------------------------------
 
+@njit(cache=True)
 def session_quality(
     skill: float,
     warmth: float,
@@ -208,11 +222,13 @@ def session_quality(
 
 # --- ruptures and repair ----------------------------------------------------
 
+@njit(cache=True)
 def misattunement_probability(quality: float, rate: float) -> float:
     """Chance of an everyday rupture (pressure, pace, a missed cue): ``rate * (1 - Q)``."""
     return rate * (1.0 - quality)
 
 
+@njit(cache=True)
 def notice_probability(self_awareness: float, confrontation: bool, share_of_talk: float) -> float:
     """Chance the therapist notices a rupture in the session.
 
@@ -225,11 +241,13 @@ def notice_probability(self_awareness: float, confrontation: bool, share_of_talk
     return p * (1.0 - 0.3 * share_of_talk)
 
 
+@njit(cache=True)
 def therapist_repair_probability(self_awareness: float, warmth: float) -> float:
     """Chance a therapist who noticed a rupture repairs it: ``0.2 + 0.5*sa + 0.3*warmth``."""
     return 0.2 + 0.5 * self_awareness + 0.3 * warmth
 
 
+@njit(cache=True)
 def client_repair_probability(bond: float, rate: float) -> float:
     """Chance the client repairs a rupture the therapist did not: ``rate * bond``.
 
@@ -239,11 +257,13 @@ def client_repair_probability(bond: float, rate: float) -> float:
     return rate * bond
 
 
+@njit(cache=True)
 def bond_after_rupture(bond: float, severity: float) -> float:
     """Bond after a rupture of ``severity`` (0-1): ``bond * (1 - severity)``."""
     return bond * (1.0 - severity)
 
 
+@njit(cache=True)
 def bond_after_repair(bond_before: float, bond_now: float, completeness: float, gain: float) -> float:
     """Bond once a rupture is repaired.
 
@@ -259,6 +279,7 @@ def bond_after_repair(bond_before: float, bond_now: float, completeness: float, 
 
 # --- growth of the relationship ----------------------------------------------
 
+@njit(cache=True)
 def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: float) -> float:
     """Per-session trust growth rate for a client.
 
@@ -268,16 +289,19 @@ def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: fl
     return base * (0.5 + propensity) / (1.0 + slowdown * prior_negative)
 
 
+@njit(cache=True)
 def starting_trust(propensity: float, prior_negative: int) -> float:
     """Trust a client brings to a first session: ``0.25 + 0.4*propensity - 0.06*n``, at least 0.05."""
     return max(0.05, 0.25 + 0.4 * propensity - 0.06 * prior_negative)
 
 
+@njit(cache=True)
 def grow_bond(bond: float, quality: float, rate: float) -> float:
     """Bond after a session: ``bond + rate * Q * (1 - bond)``."""
     return bond + rate * quality * (1.0 - bond)
 
 
+@njit(cache=True)
 def update_themes(
     separateness: float,
     pleasure: float,
@@ -308,6 +332,7 @@ def update_themes(
     return sep, ple, mer, inte
 
 
+@njit(cache=True)
 def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
     """What the therapist knows of the client after a session (0-1).
 
@@ -318,6 +343,7 @@ def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
     return knowledge + KNOWLEDGE_RATE * (0.4 + 0.6 * bond) * openness * (1.0 - knowledge)
 
 
+@njit(cache=True)
 def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float, quality: float) -> tuple[float, float]:
     """Goal and task agreement (Working Alliance Inventory parts) after a session.
 
@@ -331,8 +357,16 @@ def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float
     return goal, task
 
 
-def need_fit(need: str, skill: float, warmth: float, fixing: float, in_scope: bool) -> float:
+#: Need profiles, in the order of their integer codes (Boorman).
+NEEDS: tuple[str, ...] = ("physical", "physical_emotional", "overwhelmed")
+PHYSICAL, PHYSICAL_EMOTIONAL, OVERWHELMED = 0, 1, 2
+
+
+@njit(cache=True)
+def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bool) -> float:
     """How well a therapist's strengths match what the client came for (0-1).
+
+    ``need`` is a code (0 physical, 1 physical with an emotional part, 2 overwhelmed):
 
     * physical: ``0.4 + 0.6 * skill``
     * physical with an emotional part: ``0.4 + 0.3 * skill + 0.3 * warmth``
@@ -340,9 +374,9 @@ def need_fit(need: str, skill: float, warmth: float, fixing: float, in_scope: bo
 
     Halved when the needs lie outside massage's scope.
     """
-    if need == "physical":
+    if need == PHYSICAL:
         fit = 0.4 + 0.6 * skill
-    elif need == "overwhelmed":
+    elif need == OVERWHELMED:
         fit = 0.4 + 0.6 * warmth * (1.0 - 0.5 * fixing)
     else:
         fit = 0.4 + 0.3 * skill + 0.3 * warmth
@@ -351,15 +385,17 @@ def need_fit(need: str, skill: float, warmth: float, fixing: float, in_scope: bo
 
 # --- outcomes ---------------------------------------------------------------
 
+@njit(cache=True)
 def distress_after_session(distress: float, floor: float, alliance: float, quality: float, effect: float, in_scope: bool) -> float:
     """Distress (0-27) after a session: the alliance carries the change.
 
     ``D -= effect * alliance * Q * (D - floor)`` (halved out of scope).
     """
     k = effect * alliance * quality * (1.0 if in_scope else 0.5)
-    return distress - k * max(0.0, distress - floor)
+    return distress - k * max(distress - floor, 0.0)
 
 
+@njit(cache=True)
 def pain_after_session(pain: float, skill: float, quality: float, effect: float, fixing: float, enacted: bool, in_scope: bool) -> float:
     """Pain (0-10) after a session: the hands carry the change.
 
@@ -374,6 +410,7 @@ def pain_after_session(pain: float, skill: float, quality: float, effect: float,
     return pain - k * pain
 
 
+@njit(cache=True)
 def drift_between_sessions(
     value: float, baseline: float, floor: float, self_care: float, weeks: int,
     self_care_rate: float, relapse_rate: float,
@@ -390,13 +427,14 @@ def drift_between_sessions(
     ``V* = (s * floor + r * baseline) / (s + r)``.
     """
     s = self_care_rate * self_care
-    k = s + relapse_rate
+    k = s + relapse_rate  # at most 1: both rates are at most 0.5 (see the registry)
     if weeks <= 0 or k <= 0.0:
         return value
     target = (s * floor + relapse_rate * baseline) / k
-    return target + (value - target) * (1.0 - min(k, 1.0)) ** weeks
+    return target + (value - target) * (1.0 - k) ** weeks
 
 
+@njit(cache=True)
 def dropout_probability(
     base: float, alliance: float, session_no: int, open_rupture: bool, stalled: bool, travel_ratio: float,
 ) -> float:
@@ -408,7 +446,7 @@ def dropout_probability(
                  * (1 + EARLY_DROPOUT / session_no)
                  * (1 + DROPOUT_OPEN_RUPTURE * open_rupture)
                  * (1 + DROPOUT_STALLED * stalled)
-                 * (1 + max(0, travel_ratio - 1))
+                 * max(1, travel_ratio)
 
     ``travel_ratio`` is distance over the client's travel tolerance.  Weak
     early alliances make dropout front-loaded.
@@ -419,11 +457,10 @@ def dropout_probability(
         h *= 1.0 + DROPOUT_OPEN_RUPTURE
     if stalled:
         h *= 1.0 + DROPOUT_STALLED
-    if travel_ratio > 1.0:
-        h *= travel_ratio
-    return clip01(h)
+    return clip01(h * max(travel_ratio, 1.0))
 
 
+@njit(cache=True)
 def burnout_step(burnout: float, load: float, fixing: float, stalled_share: float, rate: float, recovery: float) -> float:
     """Therapist burnout (0-1) after one week.
 
@@ -451,3 +488,12 @@ def logit_choice(utilities: list[float], u: float, temperature: float = 0.5) -> 
         if u < acc:
             return i
     return len(utilities) - 1
+
+
+def plain(f):
+    """The uncompiled Python version of session function ``f``.
+
+    For a single call from Python (starting one relationship, one setback) it
+    is cheaper than going through numba's dispatcher; it computes the same.
+    """
+    return getattr(f, "py_func", f)

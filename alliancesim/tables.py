@@ -53,115 +53,184 @@ def weekly_table(model: AllianceModel) -> pd.DataFrame:
 
 
 def therapist_table(model: AllianceModel) -> pd.DataFrame:
-    """One row per therapist per week (Mesa agent-type reporters)."""
-    from .agents import Therapist
-
-    df = model.datacollector.get_agenttype_vars_dataframe(Therapist).reset_index()
-    df = df.rename(columns={"Step": "week", "AgentID": "agent_id"})
-    df["week"] = df["week"].astype("int64")
-    return df
+    """One row per therapist on the payroll per week: caseload, burnout, skill, self-awareness."""
+    if not model.therapist_weeks:
+        return pd.DataFrame()
+    rec = np.concatenate(model.therapist_weeks)
+    week = rec["week"]
+    # On the payroll: started, and not yet gone (a successor is hired at notice but starts later).
+    on = (rec["start_week"] <= week) & ((rec["left_week"] < 0) | (rec["left_week"] >= week))
+    rec = rec[on]
+    labels = np.array([t.label for t in model.therapists_all], dtype=object)
+    sites = np.array([t.site for t in model.therapists_all], dtype=np.int64)
+    week = rec["week"]
+    return pd.DataFrame({
+        "week": week,
+        "therapist": labels[rec["therapist"]],
+        "site": sites[rec["therapist"]],
+        "caseload": rec["caseload"],
+        "burnout": rec["burnout"],
+        "manual_skill": rec["manual_skill"],
+        "self_awareness": rec["self_awareness"],
+        "on_notice": (rec["leaving_week"] >= 0) & ((rec["left_week"] < 0) | (rec["left_week"] > week)),
+    })
 
 
 def relationship_table(model: AllianceModel) -> pd.DataFrame:
     """One row per therapist-client pair (ongoing ones have ``end_reason`` ``"ongoing"``)."""
-    rows = []
-    for r in model.relationships:
-        c, t = r.client, r.therapist
-        ongoing = r.end_week is None
-        distress_now, pain_now = c.now(model.week) if ongoing else (r.distress_end, r.pain_end)
-        rows.append({
-            "relationship_id": r.rid,
-            "client": c.label,
-            "therapist": t.label,
-            "start_week": r.start_week,
-            "end_week": r.end_week if not ongoing else None,
-            "end_reason": r.end_reason if not ongoing else "ongoing",
-            "sessions": r.sessions,
-            "bond_start": r.bond_start,
-            "bond_end": r.bond,
-            "alliance_start": r.alliance_start,
-            "alliance_end": r.alliance if ongoing else r.alliance_end,
-            "distress_start": r.distress_start,
-            "distress_end": distress_now,
-            "pain_start": r.pain_start,
-            "pain_end": pain_now,
-            "ruptures": r.ruptures,
-            "repairs": r.repairs,
-            "repairs_by_therapist": r.repairs_by_therapist,
-            "repairs_by_client": r.repairs_by_client,
-            "unresolved_rupture": r.open_rupture is not None if ongoing else r.unresolved_at_end,
-            "countertransference": r.enactments,
-            "boundary_incidents": r.boundary_incidents,
-            "sessions_to_trust": r.sessions_to_trust,
-            "separateness": r.separateness,
-            "pleasure": r.pleasure,
-            "merging": r.merging,
-            "internalisation": r.internalisation,
-            "knowledge": r.file.knowledge,
-            "maintenance": r.maintenance,
-            "referred_by": r.referred_by,
-            "predecessor_id": r.predecessor.rid if r.predecessor is not None else None,
-            "handover_policy": r.handover_policy,
-            "introduced": r.introduced,
-            "file_transferred": r.file_transferred,
-            "handover_outcome": r.handover_outcome,
-            "recovery_target": r.recovery_target,
-            "recovery_weeks": r.recovered_week,
-            "recovery_sessions": r.recovered_sessions,
-            "client_need": c.need,
-            "client_in_scope": c.in_scope,
-            "client_prior_negative": c.prior_negative,
-            "client_trust_propensity": c.trust_propensity,
-            "client_talk_preference": c.talk_preference,
-            "client_goals_met": c.goals_met,
-            "client_distress_arrival": c.distress_start,
-            "travel_km": model.distance(c.home, model.site_xy[t.site]),
-            "therapist_talkativeness": t.talkativeness,
-            "therapist_self_awareness": t.self_awareness,
-            "therapist_boundary_firmness": t.boundary_firmness,
-            "therapist_fixing_stance": t.fixing_stance,
-            "therapist_manual_skill": t.manual_skill,
-        })
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return df
-    for col in ("end_week", "sessions_to_trust", "predecessor_id", "recovery_weeks", "recovery_sessions"):
-        df[col] = df[col].astype("Int64")
+    from .agents import NEEDS
+
+    R, C, T = model.R, model.C, model.T
+    n = R.n
+    rels = model.relationships
+    if n == 0:
+        return pd.DataFrame()
+    ci, ti = R.used("client"), R.used("therapist")
+    ongoing = R.used("active")
+    # Ongoing relationships: distress and pain as they stand this week (no state is changed).
+    now = [model.clients_all[int(c)].now(model.week) if o else (np.nan, np.nan)
+           for c, o in zip(ci.tolist(), ongoing.tolist(), strict=True)]
+    distress_now = np.array([x[0] for x in now], dtype=float)
+    pain_now = np.array([x[1] for x in now], dtype=float)
+    alliance_now = (R.used("bond") + R.used("goal") + R.used("task")) / 3.0
+
+    def opt(name: str) -> pd.array:
+        v = R.used(name)
+        return pd.array(np.where(v < 0, pd.NA, v).tolist(), dtype="Int64")
+
+    def labels(objs, rows) -> list[str]:
+        return [objs[int(i)].label for i in rows.tolist()]
+
+    site_km = np.hypot(C.home_x[ci] - model.site_xy[T.site[ti], 0], C.home_y[ci] - model.site_xy[T.site[ti], 1])
+    df = pd.DataFrame({
+        "relationship_id": np.arange(1, n + 1, dtype=np.int64),
+        "client": labels(model.clients_all, ci),
+        "therapist": labels(model.therapists_all, ti),
+        "start_week": R.used("start_week").copy(),
+        "end_week": opt("end_week"),
+        "end_reason": [r.end_reason if r.end_reason is not None else "ongoing" for r in rels],
+        "sessions": R.used("sessions").copy(),
+        "bond_start": R.used("bond_start").copy(),
+        "bond_end": R.used("bond").copy(),
+        "alliance_start": R.used("alliance_start").copy(),
+        "alliance_end": np.where(ongoing, alliance_now, R.used("alliance_end")),
+        "distress_start": R.used("distress_start").copy(),
+        "distress_end": np.where(ongoing, distress_now, R.used("distress_end")),
+        "pain_start": R.used("pain_start").copy(),
+        "pain_end": np.where(ongoing, pain_now, R.used("pain_end")),
+        "ruptures": R.used("ruptures").copy(),
+        "repairs": R.used("repairs").copy(),
+        "repairs_by_therapist": R.used("repairs_by_therapist").copy(),
+        "repairs_by_client": R.used("repairs_by_client").copy(),
+        "unresolved_rupture": np.where(ongoing, R.used("open"), R.used("unresolved_at_end")),
+        "countertransference": R.used("enactments").copy(),
+        "boundary_incidents": R.used("boundary_incidents").copy(),
+        "sessions_to_trust": opt("sessions_to_trust"),
+        "separateness": R.used("separateness").copy(),
+        "pleasure": R.used("pleasure").copy(),
+        "merging": R.used("merging").copy(),
+        "internalisation": R.used("internalisation").copy(),
+        "knowledge": R.used("knowledge").copy(),
+        "maintenance": R.used("maintenance").copy(),
+        "referred_by": [r.referred_by for r in rels],
+        "predecessor_id": pd.array([r.predecessor.rid if r.predecessor is not None else pd.NA for r in rels],
+                                   dtype="Int64"),
+        "handover_policy": [r.handover_policy for r in rels],
+        "introduced": R.used("introduced").copy(),
+        "file_transferred": R.used("file_transferred").copy(),
+        "handover_outcome": [r.handover_outcome for r in rels],
+        "recovery_target": R.used("recovery_target").copy(),
+        "recovery_weeks": opt("recovered_week"),
+        "recovery_sessions": opt("recovered_sessions"),
+        "client_need": [NEEDS[int(x)] for x in C.need[ci].tolist()],
+        "client_in_scope": C.in_scope[ci],
+        "client_prior_negative": C.prior_negative[ci],
+        "client_trust_propensity": C.trust_propensity[ci],
+        "client_talk_preference": C.talk_preference[ci],
+        "client_goals_met": C.goals_met[ci],
+        "client_distress_arrival": C.distress_start[ci],
+        "travel_km": site_km,
+        "therapist_talkativeness": T.talkativeness[ti],
+        "therapist_self_awareness": T.self_awareness[ti],
+        "therapist_boundary_firmness": T.boundary_firmness[ti],
+        "therapist_fixing_stance": T.fixing_stance[ti],
+        "therapist_manual_skill": T.manual_skill[ti],
+    })
     return df
 
 
 def session_table(model: AllianceModel) -> pd.DataFrame:
     """One row per session (empty if the model ran with ``record_sessions=False``)."""
-    return pd.DataFrame.from_records(model.session_rows, columns=list(SESSION_COLUMNS))
+    from .agents import TOPICS
+
+    if not model.session_chunks:
+        return pd.DataFrame(columns=list(SESSION_COLUMNS))
+    rec = np.concatenate(model.session_chunks)
+    rel = rec["relationship"]
+    R = model.R
+    client_labels = np.array([c.label for c in model.clients_all], dtype=object)
+    therapist_labels = np.array([t.label for t in model.therapists_all], dtype=object)
+    topic_names = np.array(("",) + TOPICS, dtype=object)
+    cause_names = np.array(("", "misattunement", "countertransference", "boundary"), dtype=object)
+    df = pd.DataFrame({
+        "week": rec["week"],
+        "relationship_id": rel + 1,
+        "session": rec["session"],
+        "client": client_labels[R.client[rel]],
+        "therapist": therapist_labels[R.therapist[rel]],
+        **{name: rec[name] for name in (
+            "quality", "bond", "goal", "task", "alliance", "separateness", "pleasure", "merging",
+            "internalisation", "knowledge", "distress_before", "distress_after", "pain_before",
+            "pain_after", "talk_share", "talk_fit")},
+        "topic": topic_names[rec["topic"] + 1],
+        "countertransference": rec["countertransference"],
+        "boundary_incident": rec["boundary_incident"],
+        "rupture": cause_names[rec["rupture"]],
+        "repaired": rec["repaired"],
+        "rupture_open": rec["rupture_open"],
+    })
+    return df[list(SESSION_COLUMNS)]
 
 
 def rupture_table(model: AllianceModel) -> pd.DataFrame:
-    """One row per rupture episode."""
-    rows = [{
-        "rupture_id": x.rupture_id,
-        "relationship_id": x.relationship_id,
-        "week": x.week,
-        "session": x.session,
-        "kind": x.kind.value,
-        "cause": x.cause.value,
-        "topic": x.topic,
-        "bond_before": x.bond_before,
-        "bond_at_rupture": x.bond_at_rupture,
-        "noticed": x.noticed,
-        "repaired_by": x.repaired_by,
-        "resolved": x.resolved,
-        "resolved_week": x.resolved_week,
-        "resolved_session": x.resolved_session,
-        "bond_after": x.bond_after,
-        "sessions_open": x.sessions_open,
-        "state": x.state.value,
-        "path": " > ".join(x.path),
-    } for x in model.ruptures]
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        for col in ("resolved_week", "resolved_session"):
-            df[col] = df[col].astype("Int64")
-    return df
+    """One row per rupture episode, with the path it took through the state machine."""
+    from .agents import TOPICS
+    from .relationship import CAUSES, REPAIRERS, decode_path
+
+    Rup = model.Rup
+    n = Rup.n
+    if n == 0:
+        return pd.DataFrame()
+    rec = Rup.data[:n]
+
+    def opt(name: str) -> pd.array:
+        v = rec[name]
+        return pd.array(np.where(v < 0, pd.NA, v).tolist(), dtype="Int64")
+
+    topic_names = np.array(("",) + TOPICS, dtype=object)
+    states = [decode_path(int(p), int(k)) for p, k in zip(rec["path"].tolist(), rec["path_length"].tolist(),
+                                                          strict=True)]
+    return pd.DataFrame({
+        "rupture_id": np.arange(1, n + 1, dtype=np.int64),
+        "relationship_id": rec["relationship"] + 1,
+        "week": rec["week"],
+        "session": rec["session"],
+        "kind": np.where(rec["confrontation"], "confrontation", "withdrawal"),
+        "cause": [CAUSES[c].value for c in rec["cause"].tolist()],
+        "topic": np.where(rec["topic"] >= 0, topic_names[rec["topic"] + 1], None),
+        "bond_before": rec["bond_before"],
+        "bond_at_rupture": rec["bond_at_rupture"],
+        "noticed": rec["noticed"],
+        "client_tried": rec["client_tried"],
+        "attempts": rec["attempts"],
+        "repaired_by": [REPAIRERS[x] for x in rec["repaired_by"].tolist()],
+        "resolved": rec["resolved_week"] >= 0,
+        "resolved_week": opt("resolved_week"),
+        "resolved_session": opt("resolved_session"),
+        "bond_after": rec["bond_after"],
+        "state": [s[-1].value for s in states],
+        "path": [" > ".join(x.value for x in s) for s in states],
+    })
 
 
 def all_tables(model: AllianceModel) -> dict[str, pd.DataFrame]:
