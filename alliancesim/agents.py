@@ -76,6 +76,7 @@ CLIENT_COLUMNS: dict[str, tuple] = {
     "trust_propensity": (np.float64, np.nan),
     "cadence_weeks": (np.float64, np.nan),
     "travel_tolerance_km": (np.float64, np.nan),
+    "responsiveness": (np.float64, 1.0),
     "home_x": (np.float64, 0.0),
     "home_y": (np.float64, 0.0),
     "updated_week": (np.int64, 0),
@@ -190,7 +191,8 @@ class Client(mesa.Agent):
     (can massage meet the need?); ``talk_preference`` (share of a session they
     like to spend talking); ``topics`` (what they bring: topic -> weight);
     ``cadence_weeks`` (weeks between bookings); ``home`` (x, y in km);
-    ``travel_tolerance_km``; ``pronoun``.
+    ``travel_tolerance_km``; ``responsiveness`` (how strongly massage relieves
+    this client's distress and pain, 1 typical); ``pronoun``.
 
     State: ``distress`` (PHQ-9-like, 0-27 points), pulled back towards
     ``distress_baseline`` by life and down towards ``distress_floor`` by
@@ -212,6 +214,7 @@ class Client(mesa.Agent):
     trust_propensity = Column()
     cadence_weeks = Column()
     travel_tolerance_km = Column()
+    responsiveness = Column()
     prior_negative = Column(int)
     sessions_total = Column(int)
     arrived_week = Column(int)

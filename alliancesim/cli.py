@@ -171,10 +171,37 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seeds", type=_positive_int, default=5, help="replicate runs per figure (default 5)")
+    p.add_argument("--years", type=_years, default=None, help="years per run (default: the preset's)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the table (.csv or .md)")
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate, markdown
+
+    if args.seeds < 2:
+        raise CliError("--seeds must be at least 2 (the table reports the spread over seeds)")
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    table = calibrate(range(1, args.seeds + 1), years=args.years, workers=args.workers)
+    text = markdown(table)
+    print(text, end="")
+    if args.out:
+        out = Path(args.out)
+        if out.suffix == ".md":
+            out.write_text(text)
+        else:
+            table.to_csv(out, index=False)
+    return 0 if table["within"].all() else 1
+
+
 BUILTIN = {
     "run": ("run one simulation and write its tables", _add_run, _cmd_run),
     "scenarios": ("list the presets, one line each", _add_none, _cmd_scenarios),
     "params": ("list every parameter with its range and meaning", _add_params, _cmd_params),
+    "calibrate": ("compare the default clinic with the published figures", _add_calibrate, _cmd_calibrate),
 }
 
 

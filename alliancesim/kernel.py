@@ -130,14 +130,17 @@ def _progress(c) -> float:
     return 0.5 * (by_pain + by_distress)
 
 
+_PATH_KEEP = (1 << (3 * (PATH_CAPACITY - 1))) - 1
+
+
 @njit(cache=True)
 def _move(episode, to):
     """Move a rupture episode to state ``to`` along an edge of the state machine, recording the step."""
     if not ALLOWED[episode.state, to]:
         raise RuntimeError("rupture state machine: illegal transition")
     episode.state = to
-    if episode.path_length < PATH_CAPACITY:
-        episode.path = episode.path * 8 + to
+    # Keep the most recent PATH_CAPACITY states, 3 bits each.
+    episode.path = ((episode.path & _PATH_KEEP) << 3) | to
     episode.path_length += 1
 
 
@@ -295,16 +298,16 @@ def hold_sessions(week, idx, u, rels, clients, therapists, ruptures, n_ruptures,
         r.separateness, r.pleasure, r.merging, r.internalisation = sep, ple, mer, inte
         r.knowledge = S.grow_knowledge(r.knowledge, bond, openness)
         r.sore_areas_known = S.grow_knowledge(r.sore_areas_known, 1.0, 1.0)
-        r.goal, r.task = S.update_goal_task(r.goal, r.task, r.need_fit, r.knowledge, q)
+        r.goal, r.task = S.update_goal_task(r.goal, r.task, r.need_fit, r.knowledge, q, sep)
         alliance = (bond + r.goal + r.task) / 3.0
         if n == 1:
             r.alliance_start = alliance
 
         # Outcomes, and what the client takes home.
-        c.distress = S.distress_after_session(c.distress, c.distress_floor, alliance, q, p.distress_effect,
-                                              c.in_scope)
-        c.pain = S.pain_after_session(c.pain, t.manual_skill, q, p.pain_effect, t.fixing_stance, enacted,
-                                      c.in_scope)
+        c.distress = S.distress_after_session(c.distress, c.distress_floor, alliance, q,
+                                              p.distress_effect * c.responsiveness, c.in_scope)
+        c.pain = S.pain_after_session(c.pain, t.manual_skill, q, p.pain_effect * c.responsiveness,
+                                      t.fixing_stance, enacted, c.in_scope)
         if inte > c.self_care:
             c.self_care = inte
 

@@ -10,9 +10,11 @@ Definitions follow the sources where they give one:
 * *dropout* is premature termination (Swift & Greenberg 2012): a client whose
   treatment ended because they stopped coming before meeting their goals;
 * *improved* is a minimal important improvement: a fall in distress of at least
-  half a standard deviation of starting distress (Norman, Sloan & Wyrwich 2003),
-  counted among clients who start at 10 or more (Howard et al. 1986 report the
-  share improved by session 8 and session 26);
+  half a standard deviation of starting distress (Norman, Sloan & Wyrwich 2003).
+  *Improved by session n* is cumulative over everyone who began with distress
+  of 10 or more: improved at any session up to n; clients who left earlier
+  count with how they left; courses still running with fewer than n sessions
+  are left out (Howard et al. 1986 report 50 % by session 8, 75 % by 26);
 * the *standardised mean difference* of a course of massage on depression is
   the mean fall in distress over the first eight sessions divided by the SD of
   starting distress, among clients starting at 10 or more; the untreated
@@ -51,8 +53,8 @@ METRICS: dict[str, str] = {
     "early_dropout_share": "share of those dropouts that left after their first or second session",
     "finished_share": "share of clients whose treatment ended that finished with goals met",
     "referred_share": "share of clients whose treatment ended that were referred out of the clinic",
-    "improved_by_8": "share of clients starting at distress >= 10 improved by half an SD by session 8",
-    "improved_by_26": "share of clients starting at distress >= 10 improved by half an SD by session 26",
+    "improved_by_8": "share of clients starting at distress >= 10 improved (half an SD) by session 8",
+    "improved_by_26": "share of clients starting at distress >= 10 improved (half an SD) by session 26",
     "depression_smd_course": "fall in distress over the first 8 sessions / SD at start (distress >= 10)",
     "depression_smd_single": "fall in distress over the first session / SD at start (distress >= 10)",
     "rupture_share": "share of sessions in which a rupture opened",
@@ -166,9 +168,15 @@ def _session_metrics(ses: pd.DataFrame, rel: pd.DataFrame, out: dict[str, float]
         start = clinical.reindex(c["client"]).to_numpy()
         improved = (start - c["distress_after"].to_numpy()) >= IMPROVEMENT_SD * sd
         c = c.assign(improved=improved)
+        # Cumulative, as in a dose-response curve: improved at any session up to n, among everyone who
+        # began, counting clients who left before session n with how they left; only courses still
+        # running with fewer than n sessions are left out.
+        reached = c.groupby("client", sort=False)["course_session"].max()
+        still_on = set(rel.loc[rel["end_reason"] == "ongoing", "client"])
         for k, name in ((8, "improved_by_8"), (26, "improved_by_26")):
-            at = c[c["course_session"] == k]
-            out[name] = float(at["improved"].mean()) if len(at) else float("nan")
+            ever = c[c["course_session"] <= k].groupby("client", sort=False)["improved"].any()
+            known = [x for x in ever.index if reached[x] >= k or x not in still_on]
+            out[name] = float(ever.loc[known].mean()) if known else float("nan")
         s1 = c[c["course_session"] == 1]
         s8 = c[c["course_session"] == 8]
         if sd > 0:

@@ -215,7 +215,8 @@ class AllianceModel(mesa.Model):
             return None
         if p_per_week >= 1.0:
             return w + 1
-        return w + 1 + int(math.log(1.0 - self.random.random()) / math.log(1.0 - p_per_week))
+        gap = math.log(1.0 - self.random.random()) / math.log1p(-p_per_week)
+        return w + 1 + int(gap) if gap < self.horizon else None
 
     def _schedule(self, week: int | None, *item) -> None:
         if week is not None and week <= self.horizon:
@@ -426,6 +427,7 @@ class AllianceModel(mesa.Model):
             topics=topics,
             cadence_weeks=min(12.0, max(1.0, rnd.gauss(p.cadence_weeks_mean, 0.7))),
             travel_tolerance_km=tolerance,
+            responsiveness=rnd.lognormvariate(0.0, p.responsiveness_sd),
             distress=distress, distress_start=distress, distress_baseline=distress,
             distress_floor=min(distress, 3.0),
             pain=pain, pain_start=pain, pain_baseline=pain,

@@ -89,7 +89,7 @@ class Param:
         """Return ``value`` converted to this parameter's type, or raise ParameterError."""
         v = coerce(self, value)
         if self.choices is not None and v not in self.choices:
-            raise ParameterError(f"{self.name}={value!r} is not allowed: {self.allowed()}")
+            raise ParameterError(f"{self.name}={value!r} is not allowed: choose {self.allowed()}")
         if self.type in (int, float):
             if not math.isfinite(v) or v < self.low or v > self.high:
                 raise ParameterError(
@@ -168,7 +168,7 @@ _PARAMS: list[Param] = [
        "People in the town's family/friend network from whom clients come."),
     _p("initial_clients", int, 150, "clients", 0, 5000, "clinic",
        "Clients who ask for a first appointment in the clinic's opening weeks."),
-    _p("arrival_rate", float, 2.0, "clients/week", 0.0, 100.0, "clinic",
+    _p("arrival_rate", float, 3.1, "clients/week", 0.0, 100.0, "clinic",
        "New clients who find the clinic by themselves each week (Poisson mean).", step=0.1),
     _p("word_of_mouth_rate", float, 0.01, "referrals/satisfied client/week", 0.0, 0.2, "clinic",
        "Chance per week that a satisfied client sends a family member or friend.", step=0.001),
@@ -228,6 +228,9 @@ _PARAMS: list[Param] = [
        step=0.01),
     _p("share_out_of_scope", float, 0.08, "proportion", 0.0, 1.0, "clients",
        "Share whose needs exceed massage (physiotherapy, counselling).", step=0.01),
+    _p("responsiveness_sd", float, 1.0, "log-scale SD", 0.0, 2.0, "clients",
+       "How much clients differ in how strongly massage relieves their distress and pain (lognormal).",
+       step=0.05),
     _p("cadence_weeks_mean", float, 2.5, "weeks", 1.0, 12.0, "clients",
        "Average weeks between booked sessions during a course of treatment.", step=0.1),
     _p("maintenance_cadence_weeks", float, 4.5, "weeks", 1.0, 26.0, "clients",
@@ -240,17 +243,17 @@ _PARAMS: list[Param] = [
        "Chance per year that a client pauses sessions (holiday, money, illness).", step=0.01),
     _p("setback_rate", float, 0.5, "per year", 0.0, 5.0, "clients",
        "Life events per year that set distress back (loss, job, family).", step=0.01),
-    _p("relapse_rate", float, 0.02, "per week", 0.0, 0.5, "clients",
+    _p("relapse_rate", float, 0.015, "per week", 0.0, 0.5, "clients",
        "Weekly drift of distress back towards its starting level without care.", step=0.001),
-    _p("self_care_rate", float, 0.04, "per week", 0.0, 0.5, "clients",
+    _p("self_care_rate", float, 0.12, "per week", 0.0, 0.5, "clients",
        "Weekly fall of distress from fully internalised self-care between sessions.",
        step=0.001),
     # --- sessions -----------------------------------------------------------
-    _p("trust_growth_rate", float, 0.22, "per session", 0.0, 1.0, "sessions",
+    _p("trust_growth_rate", float, 0.3, "per session", 0.0, 1.0, "sessions",
        "How fast trust grows in a good session for a typical client.", step=0.01),
     _p("prior_negative_slowdown", float, 0.5, "per experience", 0.0, 5.0, "sessions",
        "How much each earlier poor experience slows trust growth.", step=0.05),
-    _p("distress_effect", float, 0.16, "per session", 0.0, 1.0, "sessions",
+    _p("distress_effect", float, 0.2, "per session", 0.0, 1.0, "sessions",
        "Share of excess distress a session with a full alliance and full quality relieves.",
        step=0.005),
     _p("pain_effect", float, 0.15, "per session", 0.0, 1.0, "sessions",
@@ -269,9 +272,9 @@ _PARAMS: list[Param] = [
        "Chance of a boundary incident per session at the loosest boundaries.", step=0.005),
     _p("client_repair_rate", float, 0.35, "0-1 scale", 0.0, 1.0, "sessions",
        "Chance a fully trusting client repairs a rupture the therapist missed.", step=0.01),
-    _p("repair_bond_gain", float, 0.15, "0-1 scale", 0.0, 1.0, "sessions",
-       "Share of the remaining room to full trust that a repaired rupture adds.", step=0.01),
-    _p("dropout_base", float, 0.003, "per session", 0.0, 1.0, "sessions",
+    _p("repair_bond_gain", float, 0.5, "share of the loss", 0.0, 2.0, "sessions",
+       "How much more trust than a rupture took a complete repair gives back.", step=0.05),
+    _p("dropout_base", float, 0.0035, "per session", 0.0, 1.0, "sessions",
        "Chance of leaving without notice after a session with an average alliance.",
        step=0.001),
     _p("maintenance_propensity", float, 0.45, "0-1 scale", 0.0, 1.0, "sessions",

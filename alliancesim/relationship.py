@@ -109,7 +109,8 @@ class IllegalTransition(RuntimeError):
 
 
 #: Fields of the rupture table (one row per episode): name -> (dtype, fill).
-#: ``path`` packs the states visited, 3 bits each, oldest first (see :func:`decode_path`).
+#: ``path`` packs the most recent states visited, 3 bits each, oldest first (see :func:`decode_path`);
+#: ``path_length`` counts all states visited.
 RUPTURE_COLUMNS: dict[str, tuple] = {
     "relationship": (np.int64, -1),
     "week": (np.int64, -1),
@@ -130,12 +131,16 @@ RUPTURE_COLUMNS: dict[str, tuple] = {
     "path": (np.int64, 0),
     "path_length": (np.int64, 0),
 }
-#: States that fit in the packed path (3 bits each in an int64).
+#: States kept in the packed path (3 bits each in an int64): the most recent ones.
 PATH_CAPACITY = 21
 
 
 def decode_path(path: int, length: int) -> list[RuptureState]:
-    """The states a rupture went through, from the packed ``path`` (see :data:`RUPTURE_COLUMNS`)."""
+    """The states a rupture went through, from the packed ``path`` (see :data:`RUPTURE_COLUMNS`).
+
+    Episodes longer than :data:`PATH_CAPACITY` states keep their most recent
+    ones (``length`` tells how many there were in all).
+    """
     stored = min(length, PATH_CAPACITY)
     return [_STATE_ORDER[(path >> (3 * (stored - 1 - k))) & 7] for k in range(stored)]
 
@@ -162,6 +167,7 @@ class Rupture:
     bond_at_rupture: float
     state: RuptureState
     path: tuple[RuptureState, ...]
+    path_length: int
     noticed: bool
     attempts: int
     repaired_by: str | None
@@ -172,6 +178,11 @@ class Rupture:
     @property
     def resolved(self) -> bool:
         return self.resolved_week is not None
+
+    @property
+    def path_truncated(self) -> bool:
+        """True when the episode went through more states than :attr:`path` keeps."""
+        return self.path_length > len(self.path)
 
     @classmethod
     def from_row(cls, i: int, row) -> Rupture:
@@ -193,6 +204,7 @@ class Rupture:
             bond_at_rupture=float(row["bond_at_rupture"]),
             state=_STATE_ORDER[int(row["state"])],
             path=tuple(decode_path(int(row["path"]), int(row["path_length"]))),
+            path_length=int(row["path_length"]),
             noticed=bool(row["noticed"]),
             attempts=int(row["attempts"]),
             repaired_by=REPAIRERS[int(row["repaired_by"])],

@@ -60,6 +60,8 @@ TALK_PRESSURE_WEIGHT, TALK_NEGLECT_WEIGHT = 1.0, 0.5
 SILENCE_COMFORT = 0.4
 #: Chance a topic comes up in a silent session, and extra chance in a talk-filled one.
 TOPIC_BASE, TOPIC_TALK = 0.3, 0.7
+#: Bond that sessions of zero quality would settle at (see grow_bond).
+BOND_BASE = 0.45
 #: Chance that an enacted countertransference breaks the connection.
 ENACTMENT_RUPTURE = 0.7
 #: Chance that a boundary incident is felt as a rupture.
@@ -267,14 +269,13 @@ def bond_after_rupture(bond: float, severity: float) -> float:
 def bond_after_repair(bond_before: float, bond_now: float, completeness: float, gain: float) -> float:
     """Bond once a rupture is repaired.
 
-    A repair restores a share ``completeness`` of what was lost and adds a
-    share ``gain`` of the room left to full trust, in the same proportion::
+    A repair gives back a share ``completeness`` of what the rupture took, and
+    a full repair gives back more than it took (a share ``gain`` more), so a
+    deep rupture well repaired strengthens the bond most::
 
-        bond = bond_now + completeness * ((bond_before - bond_now) + gain * (1 - bond_before))
-
-    With full completeness the bond ends stronger than before the rupture.
+        bond = bond_now + completeness * (1 + gain) * (bond_before - bond_now)
     """
-    return clip01(bond_now + completeness * ((bond_before - bond_now) + gain * (1.0 - bond_before)))
+    return clip01(bond_now + completeness * (1.0 + gain) * (bond_before - bond_now))
 
 
 # --- growth of the relationship ----------------------------------------------
@@ -297,8 +298,13 @@ def starting_trust(propensity: float, prior_negative: int) -> float:
 
 @njit(cache=True)
 def grow_bond(bond: float, quality: float, rate: float) -> float:
-    """Bond after a session: ``bond + rate * Q * (1 - bond)``."""
-    return bond + rate * quality * (1.0 - bond)
+    """Bond after a session: it moves towards the trust this kind of session earns.
+
+    ``bond += rate * (BOND_BASE + (1 - BOND_BASE) * Q - bond)``: good sessions
+    build trust towards 1, mediocre ones hold it at a middling level, and a run
+    of poor sessions wears it down.
+    """
+    return bond + rate * (BOND_BASE + (1.0 - BOND_BASE) * quality - bond)
 
 
 @njit(cache=True)
@@ -344,16 +350,19 @@ def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
 
 
 @njit(cache=True)
-def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float, quality: float) -> tuple[float, float]:
+def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float, quality: float,
+                     separateness: float) -> tuple[float, float]:
     """Goal and task agreement (Working Alliance Inventory parts) after a session.
 
-    ::
+    Goals are agreed as the therapist comes to know what the client needs;
+    the way of working is agreed through good sessions within clear roles
+    ("the performance of roles serves as a framework for safe treatment")::
 
         goal += GOAL_RATE * (need_fit * (0.4 + 0.6 * knowledge) - goal)
-        task += TASK_RATE * (Q - task)
+        task += TASK_RATE * (Q * (0.5 + 0.5 * separateness) - task)
     """
     goal = goal + GOAL_RATE * (need_fit * (0.4 + 0.6 * knowledge) - goal)
-    task = task + TASK_RATE * (quality - task)
+    task = task + TASK_RATE * (quality * (0.5 + 0.5 * separateness) - task)
     return goal, task
 
 
@@ -389,9 +398,10 @@ def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bo
 def distress_after_session(distress: float, floor: float, alliance: float, quality: float, effect: float, in_scope: bool) -> float:
     """Distress (0-27) after a session: the alliance carries the change.
 
-    ``D -= effect * alliance * Q * (D - floor)`` (halved out of scope).
+    ``D -= effect * alliance * Q * (D - floor)`` (halved out of scope; the
+    share relieved is at most all of it).
     """
-    k = effect * alliance * quality * (1.0 if in_scope else 0.5)
+    k = clip01(effect * alliance * quality * (1.0 if in_scope else 0.5))
     return distress - k * max(distress - floor, 0.0)
 
 
@@ -400,14 +410,15 @@ def pain_after_session(pain: float, skill: float, quality: float, effect: float,
     """Pain (0-10) after a session: the hands carry the change.
 
     ``P -= effect * skill * (0.5 + 0.5 Q) * (1 + 0.2 fixing) * P``; halved when
-    countertransference makes the touch heavier, and halved out of scope.
+    countertransference makes the touch heavier, and halved out of scope (the
+    share relieved is at most all of it).
     """
     k = effect * skill * (0.5 + 0.5 * quality) * (1.0 + 0.2 * fixing)
     if enacted:
         k *= 0.5
     if not in_scope:
         k *= 0.5
-    return pain - k * pain
+    return pain - clip01(k) * pain
 
 
 @njit(cache=True)

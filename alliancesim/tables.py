@@ -229,7 +229,8 @@ def rupture_table(model: AllianceModel) -> pd.DataFrame:
         "resolved_session": opt("resolved_session"),
         "bond_after": rec["bond_after"],
         "state": [s[-1].value for s in states],
-        "path": [" > ".join(x.value for x in s) for s in states],
+        "path": [("... > " if k > len(s) else "") + " > ".join(x.value for x in s)
+                 for s, k in zip(states, rec["path_length"].tolist(), strict=True)],
     })
 
 

@@ -1,0 +1,202 @@
+"""Unit tests of each session function: direction, bounds and the stated equations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from alliancesim import session as S
+
+
+def test_talk_fit_penalises_pressure_more_than_neglect():
+    # Same gap of 0.3 either way: talking over a quiet client hurts more.
+    pressed = S.talk_fit(0.7, 0.4, 0.0)
+    neglected = S.talk_fit(0.1, 0.4, 0.0)
+    assert pressed == pytest.approx(1.0 - S.TALK_PRESSURE_WEIGHT * 0.3)
+    assert neglected == pytest.approx(1.0 - S.TALK_NEGLECT_WEIGHT * 0.3)
+    assert pressed < neglected
+    assert S.talk_fit(0.4, 0.4, 0.0) == 1.0
+
+
+def test_comfortable_silence_grows_with_safety():
+    # A secure client wants less talk, so the same talkative therapist fits worse.
+    assert S.talk_fit(0.6, 0.6, 1.0) < S.talk_fit(0.6, 0.6, 0.0)
+
+
+def test_topics_come_up_more_in_talk_filled_sessions():
+    assert S.topic_raised_probability(0.0) == pytest.approx(S.TOPIC_BASE)
+    assert S.topic_raised_probability(1.0) > S.topic_raised_probability(0.2)
+
+
+def test_self_awareness_keeps_countertransference_out_of_the_room():
+    assert S.enactment_probability(0.8, 0.9, 0.7) < S.enactment_probability(0.8, 0.1, 0.7)
+    assert S.enactment_probability(0.8, 1.0, 0.7) == 0.0
+
+
+@pytest.mark.parametrize("lo,hi", [(0.1, 0.5), (0.5, 0.9)])
+def test_boundary_clarity_rises_with_firmness(lo, hi):
+    assert S.boundary_clarity(lo) < S.boundary_clarity(hi) <= 1.0
+
+
+def test_rigid_boundaries_cap_merging_and_loose_ones_risk_incidents():
+    assert S.merging_openness(0.5, 0.7) == 1.0
+    assert S.merging_openness(0.9, 0.7) < S.merging_openness(0.8, 0.7) < 1.0
+    assert S.merging_openness(1.0, 0.7) == pytest.approx(0.2)
+    assert S.boundary_incident_probability(0.5, 0.35, 0.1) == 0.0
+    assert S.boundary_incident_probability(0.0, 0.35, 0.1) == pytest.approx(0.1)
+    assert 0.0 < S.boundary_incident_probability(0.2, 0.35, 0.1) < 0.1
+
+
+def _quality(**kw):
+    args = dict(skill=0.6, warmth=0.6, burnout=0.0, share_of_talk=0.4, fit_of_talk=0.9, knowledge=0.5,
+                pleasure=0.5, merging=0.4, enacted=False, open_rupture=False)
+    args.update(kw)
+    return S.session_quality(*args.values())
+
+
+def test_session_quality_responds_to_each_part():
+    base = _quality()
+    assert _quality(skill=0.9) > base
+    assert _quality(fit_of_talk=0.4) < base
+    assert _quality(knowledge=0.9) > base
+    assert _quality(burnout=0.8) < base
+    assert _quality(enacted=True) == pytest.approx(base - S.ENACTMENT_QUALITY_COST)
+    assert _quality(open_rupture=True) == pytest.approx(base - S.OPEN_RUPTURE_QUALITY_COST)
+    assert _quality(share_of_talk=0.9) < base  # attention split between talk and hands
+    assert 0.0 <= _quality(skill=0.0, warmth=0.0, fit_of_talk=0.0, enacted=True, open_rupture=True) <= 1.0
+
+
+def test_ruptures_are_noticed_and_repaired_more_by_self_aware_therapists():
+    assert S.misattunement_probability(0.9, 0.5) < S.misattunement_probability(0.3, 0.5)
+    assert S.notice_probability(0.9, False, 0.3) > S.notice_probability(0.1, False, 0.3)
+    assert S.notice_probability(0.5, True, 0.3) > S.notice_probability(0.5, False, 0.3)  # confrontation shows
+    assert S.notice_probability(0.5, False, 0.9) < S.notice_probability(0.5, False, 0.1)  # busy with talk
+    assert S.therapist_repair_probability(0.9, 0.5) > S.therapist_repair_probability(0.1, 0.5)
+    assert S.client_repair_probability(0.9, 0.4) > S.client_repair_probability(0.2, 0.4)
+
+
+def test_bond_after_rupture_and_repair():
+    hurt = S.bond_after_rupture(0.6, 0.2)
+    assert hurt == pytest.approx(0.48)
+    # A complete repair leaves the bond stronger than before; a half repair in between.
+    full = S.bond_after_repair(0.6, hurt, 1.0, 0.5)
+    half = S.bond_after_repair(0.6, hurt, 0.5, 0.5)
+    assert full == pytest.approx(0.6 + 0.5 * 0.12)
+    assert hurt < half < full
+    # A deep rupture well repaired strengthens the bond more than a small one.
+    deep = S.bond_after_repair(0.6, S.bond_after_rupture(0.6, 0.4), 1.0, 0.5) - 0.6
+    small = S.bond_after_repair(0.6, S.bond_after_rupture(0.6, 0.05), 1.0, 0.5) - 0.6
+    assert deep > small > 0
+
+
+def test_prior_negative_experiences_slow_and_lower_trust():
+    assert S.trust_rate(0.2, 0.5, 2, 0.5) == pytest.approx(0.2 * 1.0 / 2.0)
+    assert S.trust_rate(0.2, 0.5, 2, 0.5) < S.trust_rate(0.2, 0.5, 0, 0.5)
+    assert S.starting_trust(0.5, 3) < S.starting_trust(0.5, 0)
+    assert S.starting_trust(0.0, 20) == pytest.approx(0.05)
+
+
+def test_bond_settles_at_the_trust_the_sessions_earn():
+    good = poor = 0.3
+    for _ in range(60):
+        nb = S.grow_bond(good, 0.9, 0.2)
+        assert good < nb < 1.0
+        good = nb
+        poor = S.grow_bond(poor, 0.3, 0.2)
+    assert good == pytest.approx(S.BOND_BASE + (1 - S.BOND_BASE) * 0.9, abs=1e-3)
+    assert poor < good
+    # A run of poor sessions wears a strong bond down.
+    assert S.grow_bond(0.9, 0.2, 0.2) < 0.9
+
+
+def test_themes_build_on_each_other():
+    # With no separateness yet, pleasure cannot grow beyond its rate-limited step; with clear boundaries it can.
+    sep, ple, mer, inte = S.update_themes(0.0, 0.0, 0.0, 0.0, 0.8, 1.0, 1.0, 0.7, 0.5)
+    assert sep > 0 and ple > 0 and mer > 0 and inte >= 0
+    state = (0.0, 0.0, 0.0, 0.0)
+    for _ in range(40):
+        state = S.update_themes(*state, 0.8, 0.9, 1.0, 0.7, 0.5)
+    sep, ple, mer, inte = state
+    assert sep > ple > mer  # roughly in time order, each bounded by the one before
+    assert 0.0 < inte < 1.0
+    fenced = (0.0, 0.0, 0.0, 0.0)
+    for _ in range(40):
+        fenced = S.update_themes(*fenced, 0.8, 0.99, S.merging_openness(0.95, 0.7), 0.7, 0.5)
+    assert fenced[2] < mer  # rigid boundaries block merging
+
+
+def test_holding_space_teaches_more_self_care():
+    held = S.update_themes(0.8, 0.7, 0.6, 0.1, 0.8, 0.9, 1.0, 0.7, 1.0)[3]
+    fixed = S.update_themes(0.8, 0.7, 0.6, 0.1, 0.8, 0.9, 1.0, 0.7, 0.0)[3]
+    assert held > fixed
+
+
+def test_knowledge_goal_and_task():
+    assert S.grow_knowledge(0.2, 0.9, 1.0) > S.grow_knowledge(0.2, 0.1, 1.0)
+    assert S.grow_knowledge(0.2, 0.9, 0.3) < S.grow_knowledge(0.2, 0.9, 1.0)
+    goal, task = S.update_goal_task(0.3, 0.4, 0.8, 0.9, 0.9, 0.9)
+    assert goal > 0.3 and task > 0.4
+    # Unclear roles hold task agreement back.
+    assert S.update_goal_task(0.3, 0.4, 0.8, 0.9, 0.9, 0.1)[1] < task
+    assert S.need_fit(S.PHYSICAL, 0.9, 0.1, 0.5, True) > S.need_fit(S.PHYSICAL, 0.2, 0.9, 0.5, True)
+    assert S.need_fit(S.OVERWHELMED, 0.5, 0.9, 0.0, True) > S.need_fit(S.OVERWHELMED, 0.5, 0.9, 1.0, True)
+    assert S.need_fit(S.PHYSICAL_EMOTIONAL, 0.5, 0.5, 0.5, False) == pytest.approx(
+        0.5 * S.need_fit(S.PHYSICAL_EMOTIONAL, 0.5, 0.5, 0.5, True))
+
+
+def test_distress_and_pain_fall_after_a_session():
+    d = S.distress_after_session(15.0, 3.0, 0.7, 0.8, 0.2, True)
+    assert d == pytest.approx(15.0 - 0.2 * 0.7 * 0.8 * 12.0)
+    assert S.distress_after_session(15.0, 3.0, 0.7, 0.8, 0.2, False) > d  # out of scope: half the effect
+    assert S.distress_after_session(2.0, 3.0, 0.7, 0.8, 0.2, True) == 2.0  # never below the floor
+    p = S.pain_after_session(6.0, 0.7, 0.8, 0.15, 0.5, False, True)
+    assert 0.0 < p < 6.0
+    assert S.pain_after_session(6.0, 0.7, 0.8, 0.15, 0.5, True, True) > p  # heavier touch, less relief
+
+
+def test_drift_between_sessions_matches_weekly_steps():
+    value, base, floor, care, s_rate, r_rate = 12.0, 16.0, 3.0, 0.6, 0.05, 0.02
+    v = value
+    for _ in range(7):
+        v = v - s_rate * care * (v - floor) + r_rate * (base - v)
+    assert S.drift_between_sessions(value, base, floor, care, 7, s_rate, r_rate) == pytest.approx(v)
+    # Internalised self-care keeps distress falling between sessions; without it, it drifts back up.
+    assert S.drift_between_sessions(12.0, 12.0, 3.0, 0.8, 4, 0.05, 0.02) < 12.0
+    assert S.drift_between_sessions(8.0, 12.0, 3.0, 0.0, 4, 0.05, 0.02) > 8.0
+    assert S.drift_between_sessions(8.0, 12.0, 3.0, 0.0, 0, 0.05, 0.02) == 8.0
+    assert S.drift_between_sessions(8.0, 12.0, 3.0, 0.0, 5, 0.05, 0.0) == 8.0
+
+
+def test_dropout_hazard():
+    base = S.dropout_probability(0.01, 0.55, 10, False, False, 0.5)
+    assert base == pytest.approx(0.01 * (1 + S.EARLY_DROPOUT / 10))
+    assert S.dropout_probability(0.01, 0.3, 10, False, False, 0.5) > base  # weak alliance
+    assert S.dropout_probability(0.01, 0.55, 1, False, False, 0.5) > base  # front-loaded
+    assert S.dropout_probability(0.01, 0.55, 10, True, False, 0.5) == pytest.approx(
+        base * (1 + S.DROPOUT_OPEN_RUPTURE))
+    assert S.dropout_probability(0.01, 0.55, 10, False, True, 0.5) > base
+    assert S.dropout_probability(0.01, 0.55, 10, False, False, 2.0) == pytest.approx(2 * base)
+    assert S.dropout_probability(0.9, 0.0, 1, True, True, 5.0) == 1.0
+
+
+def test_burnout_builds_faster_when_fixing():
+    fixing = holding = 0.0
+    for _ in range(100):
+        fixing = S.burnout_step(fixing, 0.8, 0.9, 0.4, 0.03, 0.04)
+        holding = S.burnout_step(holding, 0.8, 0.1, 0.4, 0.03, 0.04)
+    assert fixing > holding
+    assert S.burnout_step(0.5, 0.0, 0.9, 0.0, 0.03, 0.04) < 0.5  # an empty week is rest
+
+
+def test_logit_choice():
+    assert S.logit_choice([0.0, 10.0], 0.5) == 1
+    assert S.logit_choice([0.0, 0.0], 0.25) == 0
+    assert S.logit_choice([0.0, 0.0], 0.75) == 1
+
+
+def test_compiled_and_plain_versions_agree():
+    args = (0.6, 0.7, 0.1, 0.4, 0.8, 0.5, 0.6, 0.3, True, False)
+    assert S.session_quality(*args) == S.plain(S.session_quality)(*args)
+    d = (10.0, 14.0, 3.0, 0.4, 6, 0.04, 0.02)
+    assert math.isclose(S.drift_between_sessions(*d), S.plain(S.drift_between_sessions)(*d), rel_tol=1e-12)
