@@ -177,7 +177,7 @@ class Therapist(mesa.Agent):
     @property
     def clarity(self) -> float:
         """How clear this therapist's frame is (see :func:`session.boundary_clarity`)."""
-        return S.plain(S.boundary_clarity)(self.boundary_firmness)
+        return S.boundary_clarity(self.boundary_firmness)
 
     def __repr__(self) -> str:
         return f"Therapist({self.label}, site={self.site}, clients={len(self.caseload)})"
@@ -265,9 +265,9 @@ class Client(mesa.Agent):
         weeks = week - int(c["updated_week"])
         care = float(c["self_care"])
         return (
-            S.plain(S.drift_between_sessions)(float(c["distress"]), float(c["distress_baseline"]), float(c["distress_floor"]),
+            S.drift_between_sessions(float(c["distress"]), float(c["distress_baseline"]), float(c["distress_floor"]),
                                      care, weeks, p.self_care_rate, p.relapse_rate),
-            S.plain(S.drift_between_sessions)(float(c["pain"]), float(c["pain_baseline"]), 0.0, care, weeks,
+            S.drift_between_sessions(float(c["pain"]), float(c["pain_baseline"]), 0.0, care, weeks,
                                      p.self_care_rate, p.relapse_rate),
         )
 

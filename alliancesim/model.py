@@ -83,11 +83,6 @@ _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_
            "bond", "trusted", "recovered")
 
 
-# Single calls from Python use the plain versions of the session functions (see session.plain).
-_need_fit = S.plain(S.need_fit)
-_starting_trust = S.plain(S.starting_trust)
-_trust_rate = S.plain(S.trust_rate)
-_drift = S.plain(S.drift_between_sessions)
 
 
 class AllianceModel(mesa.Model):
@@ -120,7 +115,7 @@ class AllianceModel(mesa.Model):
         self.C = Table(CLIENT_COLUMNS, capacity=max(256, p.initial_clients * 2))
         self.R = Table(RELATIONSHIP_COLUMNS, capacity=max(512, p.initial_clients * 4))
         self.Rup = Table(RUPTURE_COLUMNS, capacity=1024)
-        self._kp = KN.kernel_params(p)
+        self._engine_ = None  # set up once the sites are placed
         self.therapists_all: list[Therapist] = []
         self.clients_all: list[Client] = []
         self.relationships: list[Relationship] = []
@@ -137,6 +132,8 @@ class AllianceModel(mesa.Model):
         self.person_client: dict[int, int] = {}
         self.site_xy = np.array(self._place_sites(p.n_sites, p.town_radius_km))
         self._person_site_km = self._km(self.homes[:, 0:1], self.homes[:, 1:2]).tolist()
+        self._engine_ = KN.Engine(p, self.site_xy)
+        self._bound: tuple = ()
         self._open: list[tuple[int, int]] = []  # (therapist, site) of those taking new clients
 
         for i in range(p.n_therapists):
@@ -353,31 +350,29 @@ class AllianceModel(mesa.Model):
         self.events.add(w, K.SETBACK, r.client.label, r.therapist.label, topic=topic,
                         rise=round(rise, 1), pronoun=r.client.pronoun)
 
+    def _engine(self) -> KN.Engine:
+        """The compiled engine, with fresh views of the tables if one of them grew."""
+        R, C, T, Rup = self.R.data, self.C.data, self.T.data, self.Rup.data
+        bound = self._bound
+        if not bound or R is not bound[0] or C is not bound[1] or T is not bound[2] or Rup is not bound[3]:
+            self._engine_.bind(R, C, T, Rup)
+            self._bound = (R, C, T, Rup)
+        return self._engine_
+
     def _bring_up_to(self, i: int, w: int) -> None:
         """Between-session drift of client ``i``'s distress and pain up to week ``w``.
 
         Internalised self-care keeps working between sessions; without it, life
         pulls distress and pain back to where they started
-        (:func:`session.drift_between_sessions`).  The kernel does the same for
-        clients who come to a session.
+        (:func:`session.drift_between_sessions`).
         """
-        c, p = self.C.data[i], self.params
-        weeks = w - int(c["updated_week"])
-        if weeks > 0:
-            care = float(c["self_care"])
-            c["distress"] = _drift(float(c["distress"]), float(c["distress_baseline"]),
-                                                     float(c["distress_floor"]), care, weeks,
-                                                     p.self_care_rate, p.relapse_rate)
-            c["pain"] = _drift(float(c["pain"]), float(c["pain_baseline"]), 0.0, care,
-                                                 weeks, p.self_care_rate, p.relapse_rate)
-            c["updated_week"] = w
+        self._engine().bring_up_to(i, w)
 
     # ------------------------------------------------------------- arrivals
     def _open_diaries(self, w: int) -> None:
         """Each therapist's booked sessions per week, and whether they take new clients."""
-        T, p = self.T, self.params
-        KN.open_diaries(w, T.data, T.n, self.R.data, self.R.n, self.C.data, p.maintenance_cadence_weeks,
-                        OPEN_FOR_NEW_BELOW)
+        T = self.T
+        self._engine().open_diaries(w, T.n, self.R.n, OPEN_FOR_NEW_BELOW)
         open_now = np.flatnonzero(T.used("accepting"))
         self._open = list(zip(open_now.tolist(), T.site[open_now].tolist(), strict=True))
 
@@ -474,7 +469,7 @@ class AllianceModel(mesa.Model):
             if t == prefer:
                 u += 1.5
             if need >= 0:
-                u += 3.0 * _need_fit(need, float(T.manual_skill[t]), float(T.warmth[t]), float(T.fixing_stance[t]),
+                u += 3.0 * S.need_fit(need, float(T.manual_skill[t]), float(T.warmth[t]), float(T.fixing_stance[t]),
                                       True)
             options.append(t)
             utils.append(u)
@@ -485,86 +480,48 @@ class AllianceModel(mesa.Model):
     # ---------------------------------------------------------- relationships
     def _start(self, ci: int, ti: int, w: int, bond: float | None = None) -> Relationship:
         """Open a relationship between client row ``ci`` and therapist row ``ti``."""
-        p, C, T = self.params, self.C, self.T
-        propensity, prior = float(C.trust_propensity[ci]), int(C.prior_negative[ci])
-        fit = _need_fit(int(C.need[ci]), float(T.manual_skill[ti]), float(T.warmth[ti]),
-                         float(T.fixing_stance[ti]), bool(C.in_scope[ci]))
-        b0 = _starting_trust(propensity, prior)
-        b0 = b0 if bond is None else max(b0, bond)
-        self._bring_up_to(ci, w)
-        ri = self.R.add(
-            client=ci, therapist=ti, start_week=w, active=True, bond=b0, bond_start=b0,
-            # The intake: goals are agreed in part and the way of working sketched.
-            goal=S.INTAKE_GOAL * fit, task=S.INTAKE_TASK, need_fit=fit,
-            trust_rate=_trust_rate(p.trust_growth_rate, propensity, prior, p.prior_negative_slowdown),
-            internalisation=C.self_care[ci], distress_start=C.distress[ci], pain_start=C.pain[ci],
-            sessions_to_trust=0 if b0 >= TRUST_THRESHOLD else -1,
-            next_week=-1,
-        )
+        ri = self.R.add(client=ci, therapist=ti)
+        self._engine().start(ri, w, -1.0 if bond is None else bond)
         r = Relationship(self.R, ri, self.clients_all[ci], self.therapists_all[ti], self.ruptures)
         self.relationships.append(r)
         r.therapist.caseload[r.rid] = r
-        C.relationship[ci] = ri
         return r
 
     def _end(self, r: Relationship, w: int, reason: str, client_leaves: bool = True) -> None:
         """Close a relationship; the client leaves the clinic unless they continue elsewhere."""
-        R, C = self.R, self.C
-        i, ci = r.idx, r.client.idx
-        self._bring_up_to(ci, w)
-        R.active[i] = False
-        R.end_week[i] = w
-        R.next_week[i] = -1
-        R.alliance_end[i] = (R.bond[i] + R.goal[i] + R.task[i]) / 3.0
-        R.distress_end[i] = C.distress[ci]
-        R.pain_end[i] = C.pain[ci]
-        R.unresolved_at_end[i] = R.open[i]
-        R.open[i] = False
-        R.open_episode[i] = -1
+        self._engine().end(r.idx, w, client_leaves)
         r.end_reason = reason
         del r.therapist.caseload[r.rid]
-        if C.relationship[ci] == i:
-            C.relationship[ci] = -1
         if client_leaves:
-            C.left_week[ci] = w
-            C.paused_until[ci] = -1
             r.client.remove()
 
     # -------------------------------------------------------------- sessions
     def _sessions(self, w: int) -> None:
         """Hold all of this week's sessions, then do what they set in motion."""
-        R, T = self.R, self.T
-        due = np.flatnonzero(R.used("next_week") == w)
+        R, Rup = self.R, self.Rup
+        engine = self._engine()
+        due = engine.due(w, R.n)
         if due.size == 0:
             return
-        due = due[self.rng.permutation(due.size)]  # who rings first gets the slot
-        th = R.therapist[due]
-        order = np.argsort(th, kind="stable")
-        ranked = th[order]
-        place = np.empty(due.size, dtype=np.int64)
-        place[order] = np.arange(due.size) - np.searchsorted(ranked, ranked, side="left")
-        fits = place < T.weekly_capacity[th] - T.sessions_this_week[th]
-        late = due[~fits]
-        R.next_week[late] = w + 1
-        self.postponed += int(late.size)
-        idx = np.sort(due[fits])
+        # Who rings first gets the slot; the rest are booked for next week.
+        idx, postponed = engine.fit_into_diaries(w, due[self.rng.permutation(due.size)])
+        self.postponed += postponed
         out = np.zeros(idx.size, dtype=KN.SESSION_RECORD)
+        rows = np.empty(idx.size, dtype=KN.SESSION_ROW)
         u = self.rng.random((idx.size, len(KN.DRAWS)))
-        Rup = self.Rup
         Rup.reserve(idx.size)
-        Rup.n = KN.hold_sessions(w, idx, u, R.data, self.C.data, T.data, Rup.data, Rup.n, self.site_xy,
-                                 self._kp, out)
-
+        (Rup.n, ruptures, repairs, enactments, incidents, alliance, quality,
+         distress) = self._engine().hold_sessions(w, idx, u, Rup.n, rows, out)
         self.sessions += int(idx.size)
-        self.ruptures_this_week += int(np.count_nonzero(out["rupture"]))
-        self.repairs += int(np.count_nonzero(out["repaired"]))
-        self.countertransference += int(np.count_nonzero(out["countertransference"]))
-        self.boundary_incidents += int(np.count_nonzero(out["boundary_incident"]))
-        self._sum_alliance += float(out["alliance"].sum())
-        self._sum_quality += float(out["quality"].sum())
-        self._sum_distress += float(out["distress_before"].sum())
+        self.ruptures_this_week += ruptures
+        self.repairs += repairs
+        self.countertransference += enactments
+        self.boundary_incidents += incidents
+        self._sum_alliance += alliance
+        self._sum_quality += quality
+        self._sum_distress += distress
         if self.record_sessions:
-            self.session_chunks.append(out[list(KN.SESSION_FIELDS)])
+            self.session_chunks.append(rows)
         self._log_sessions(w, out)
         self._after_sessions(w, out)
 
@@ -574,11 +531,11 @@ class AllianceModel(mesa.Model):
                    | out["in_play"] | out["trusted"] | out["recovered"])
         if not notable.any():
             return
-        rows = out[notable][list(_LOGGED)].tolist()
+        logged = out[notable][list(_LOGGED)].tolist()
         rels, R = self.relationships, self.R
         add = self.events.add
         for (ri, n, topic, enacted, incident, in_play, rupture, confrontation, noticed, by_therapist,
-             by_client, before, hurt, bond, trusted, recovered) in rows:
+             by_client, before, hurt, bond, trusted, recovered) in logged:
             r = rels[ri]
             c, t = r.client.label, r.therapist.label
             if n == 1:
@@ -700,8 +657,7 @@ class AllianceModel(mesa.Model):
         T, R, p = self.T, self.R, self.params
         snapshot = np.zeros(T.n, dtype=KN.THERAPIST_WEEK)
         (self.n_on_books, self.n_maintenance, self.n_open_ruptures, self.n_therapists_active,
-         self.mean_burnout) = KN.end_week(w, T.data, T.n, R.data, R.n, self.C.data, p.burnout_rate,
-                                          p.burnout_recovery, snapshot)
+         self.mean_burnout) = self._engine().end_week(w, T.n, R.n, snapshot)
         self.therapist_weeks.append(snapshot)
         self._weekly_means()
         spent = ((T.used("left_week") < 0) & (T.used("leaving_week") < 0)

@@ -35,7 +35,8 @@ class Table:
 
     def __init__(self, fields: dict[str, tuple], capacity: int = 64) -> None:
         self.dtype, self._fills = record_dtype(fields)
-        self._fill_items = list(self._fills.items())
+        self._default = list(self._fills.values())
+        self._position = {name: k for k, name in enumerate(self._fills)}
         self.n = 0
         self.data = self._blank(capacity)
 
@@ -62,7 +63,11 @@ class Table:
         i = self.n
         self.n += 1
         # One assignment of the whole record is much cheaper than one per field.
-        self.data[i] = tuple([values.get(name, fill) for name, fill in self._fill_items])
+        row = self._default.copy()
+        position = self._position
+        for name, value in values.items():
+            row[position[name]] = value
+        self.data[i] = tuple(row)
         return i
 
     def used(self, name: str) -> np.ndarray:

@@ -115,13 +115,13 @@ def test_state_machine_tables_agree_and_illegal_steps_are_refused():
     t = Table(RUPTURE_COLUMNS, capacity=2)
     t.add(state=RuptureState.UNNOTICED.code)
     with pytest.raises(RuntimeError, match="illegal transition"):
-        KN._move(t.data[0], RuptureState.THERAPIST_REPAIR.code)
-    KN._move(t.data[0], RuptureState.CLIENT_REPAIR.code)
+        KN.move_episode(t.data, 0, RuptureState.THERAPIST_REPAIR.code)
+    KN.move_episode(t.data, 0, RuptureState.CLIENT_REPAIR.code)
     assert decode_path(int(t.data[0]["path"]), 1) == [RuptureState.CLIENT_REPAIR]
     # Long episodes keep their most recent states.
     for _ in range(15):
-        KN._move(t.data[0], RuptureState.UNRESOLVED.code)
-        KN._move(t.data[0], RuptureState.UNNOTICED.code)
+        KN.move_episode(t.data, 0, RuptureState.UNRESOLVED.code)
+        KN.move_episode(t.data, 0, RuptureState.UNNOTICED.code)
     states = decode_path(int(t.data[0]["path"]), int(t.data[0]["path_length"]))
     assert len(states) == 21 and states[-1] is RuptureState.UNNOTICED
     check_path(states)
