@@ -354,12 +354,16 @@ cdef class Engine:
                                               self.self_care_rate, self.relapse_rate)
             c.updated_week = week
 
-    def start(self, Py_ssize_t ri, long long week, double carried_bond):
+    def start(self, Py_ssize_t ri, long long week, double carried_bond, long long first_session,
+              double open_below):
         """Set up relationship ``ri`` (its client and therapist already set): the intake.
 
         The client brings their starting trust, or ``carried_bond`` if that is
         higher (a warm introduction); goals are agreed in part and the way of
-        working sketched.  Returns the starting bond.
+        working sketched.  The first session is booked for ``first_session``
+        (-1: not yet) and counted in the therapist's diary, which closes to new
+        clients at ``open_below`` of capacity.  Returns whether the therapist
+        still takes new clients.
         """
         cdef Rel* r = &self.rels[ri]
         cdef Client* c = &self.clients[r.client]
@@ -382,7 +386,12 @@ cdef class Engine:
         r.pain_start = c.pain
         r.sessions_to_trust = 0 if b0 >= TRUST_THRESHOLD else -1
         c.relationship = ri
-        return b0
+        r.next_week = first_session
+        if first_session >= 0:
+            t.load += 1.0 / (self.maintenance_cadence if c.maintenance else c.cadence_weeks)
+            if t.load >= open_below * t.weekly_capacity:
+                t.accepting = False
+        return bool(t.accepting)
 
     def end(self, Py_ssize_t ri, long long week, bint client_leaves):
         """Close relationship ``ri``: record how it ended; the client leaves unless they move on."""

@@ -80,119 +80,150 @@ def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
 
-def summary_metrics(model: AllianceModel, tables: dict[str, pd.DataFrame] | None = None) -> dict[str, float]:
-    """Every metric in :data:`METRICS` for a run (NaN where a run gives no data)."""
-    from .tables import relationship_table, session_table, weekly_table
+def summary_metrics(model: AllianceModel) -> dict[str, float]:
+    """Every metric in :data:`METRICS` for a run (NaN where a run gives no data).
 
-    tables = tables or {}
-    weekly = tables.get("weekly")
-    weekly = weekly_table(model) if weekly is None else weekly
-    rel = tables.get("relationships")
-    rel = relationship_table(model) if rel is None else rel
-    ses = tables.get("sessions")
-    ses = session_table(model) if ses is None else ses
-
+    Computed from the model's own record arrays rather than from the pandas
+    tables, so it stays fast and lean for sweeps of thousands of runs.
+    """
     out: dict[str, float] = {name: float("nan") for name in METRICS}
     out["weeks"] = float(model.week)
     out["client_weeks"] = float(model.client_weeks)
-    out["sessions"] = float(weekly["sessions"].sum()) if len(weekly) else 0.0
-    out["clients"] = float(rel["client"].nunique()) if len(rel) else 0.0
-    steady = weekly[weekly["week"] > STEADY_FROM * model.week] if len(weekly) else weekly
-    if len(steady):
-        out["clients_on_books"] = float(steady["clients_on_books"].mean())
-        out["sessions_per_week"] = float(steady["sessions"].mean())
-        out["maintenance_share"] = _share(steady["maintenance_clients"].sum(), steady["clients_on_books"].sum())
-        w = steady["sessions"].to_numpy(float)
-        if w.sum() > 0:
-            out["mean_alliance"] = float(np.nansum(steady["mean_alliance"].to_numpy(float) * w) / w.sum())
-            out["mean_quality"] = float(np.nansum(steady["mean_quality"].to_numpy(float) * w) / w.sum())
-        out["mean_burnout"] = float(steady["mean_burnout"].mean())
-
-    if len(rel):
-        _course_metrics(rel, out)
-        _handover_metrics(rel, out)
-        trust = rel["sessions_to_trust"].dropna()
-        out["sessions_to_trust"] = float(trust.median()) if len(trust) else float("nan")
-
+    _weekly_metrics(model, out)
+    R = model.R
+    if R.n:
+        _course_metrics(model, out)
+        _handover_metrics(model, out)
+        trust = R.used("sessions_to_trust")
+        trust = trust[trust >= 0]
+        out["sessions_to_trust"] = float(np.median(trust)) if trust.size else float("nan")
     rup = model.Rup.data[: model.Rup.n]
-    n_sessions = out["sessions"]
-    out["rupture_share"] = _share(len(rup), n_sessions)
+    out["rupture_share"] = _share(len(rup), out["sessions"])
     out["repaired_share"] = _share(np.count_nonzero(rup["resolved_week"] >= 0), len(rup))
     out["countertransference_share"] = _share(np.count_nonzero(rup["cause"] == 2), len(rup))
     departed = [t for t in model.therapists_all if t.left_week is not None]
     out["burnout_departures"] = float(sum(1 for t in departed if t.leave_reason == "burnout"))
     out["retirements"] = float(sum(1 for t in departed if t.leave_reason == "retirement"))
-
-    if len(ses):
-        _session_metrics(ses, rel, out)
+    if model.session_chunks:
+        _session_metrics(model, out)
     return out
 
 
-def _course_metrics(rel: pd.DataFrame, out: dict[str, float]) -> None:
-    """Dropout, finishing and referral shares over clients whose treatment ended."""
-    last = rel.sort_values("relationship_id").groupby("client", sort=False).tail(1)
-    ended = last[last["end_reason"] != "ongoing"]
-    if not len(ended):
+def _weekly_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+    """Caseload and weekly means over the second half of the run."""
+    v = model.datacollector.model_vars
+    if not v.get("sessions"):
+        out["sessions"] = 0.0
         return
-    sessions = rel.groupby("client")["sessions"].sum()
-    dropped = ended[(ended["end_reason"] == "dropout") & ~ended["client_goals_met"]]
-    out["dropout_share"] = _share(len(dropped), len(ended))
-    out["early_dropout_share"] = _share((sessions.loc[dropped["client"]] <= 2).sum(), len(dropped))
-    out["finished_share"] = _share(ended["client_goals_met"].sum(), len(ended))
-    out["referred_share"] = _share((ended["end_reason"] == "referred_out").sum(), len(ended))
+    col = {name: np.asarray(v[name], dtype=float) for name in (
+        "sessions", "clients_on_books", "maintenance_clients", "mean_alliance", "mean_quality", "mean_burnout")}
+    out["sessions"] = float(col["sessions"].sum())
+    week = np.arange(1, len(col["sessions"]) + 1)
+    steady = week > STEADY_FROM * model.week
+    if not steady.any():
+        return
+    sessions = col["sessions"][steady]
+    out["clients_on_books"] = float(col["clients_on_books"][steady].mean())
+    out["sessions_per_week"] = float(sessions.mean())
+    out["maintenance_share"] = _share(col["maintenance_clients"][steady].sum(), col["clients_on_books"][steady].sum())
+    if sessions.sum() > 0:
+        for name in ("mean_alliance", "mean_quality"):
+            out[name] = float(np.nansum(col[name][steady] * sessions) / sessions.sum())
+    out["mean_burnout"] = float(np.nanmean(col["mean_burnout"][steady]))
 
 
-def _handover_metrics(rel: pd.DataFrame, out: dict[str, float]) -> None:
-    handed = rel[rel["handover_outcome"].notna()]
-    out["handover_clients"] = float(len(handed))
-    if len(handed):
-        counts = handed["handover_outcome"].value_counts()
-        out["stayed_with_successor"] = _share(counts.get("stayed_with_successor", 0), len(handed))
-        out["moved_to_colleague"] = _share(counts.get("moved_to_colleague", 0), len(handed))
-        out["left_at_handover"] = _share(counts.get("left", 0), len(handed))
-        rec = rel.loc[rel["recovery_target"].notna(), "recovery_weeks"].dropna()
-        out["recovery_weeks"] = float(rec.median()) if len(rec) else float("nan")
+def _end_reasons(model: AllianceModel) -> np.ndarray:
+    return np.array([r.end_reason or "ongoing" for r in model.relationships], dtype=object)
 
 
-def _session_metrics(ses: pd.DataFrame, rel: pd.DataFrame, out: dict[str, float]) -> None:
+def _course_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+    """Dropout, finishing and referral shares over clients whose treatment ended (their last relationship)."""
+    R, C = model.R, model.C
+    client = R.used("client")
+    out["clients"] = float(len(np.unique(client)))
+    last = np.full(C.n, -1, dtype=np.int64)
+    np.maximum.at(last, client, np.arange(R.n))
+    last = last[last >= 0]
+    reasons = _end_reasons(model)[last]
+    ended = reasons != "ongoing"
+    if not ended.any():
+        return
+    goals = C.used("goals_met")[client[last]]
+    sessions = np.bincount(client, weights=R.used("sessions"), minlength=C.n)[client[last]]
+    dropped = ended & (reasons == "dropout") & ~goals
+    n_ended = int(ended.sum())
+    out["dropout_share"] = _share(dropped.sum(), n_ended)
+    out["early_dropout_share"] = _share((dropped & (sessions <= 2)).sum(), dropped.sum())
+    out["finished_share"] = _share((ended & goals).sum(), n_ended)
+    out["referred_share"] = _share((ended & (reasons == "referred_out")).sum(), n_ended)
+
+
+def _handover_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+    outcomes = [r.handover_outcome for r in model.relationships if r.handover_outcome is not None]
+    out["handover_clients"] = float(len(outcomes))
+    if outcomes:
+        n = len(outcomes)
+        out["stayed_with_successor"] = outcomes.count("stayed_with_successor") / n
+        out["moved_to_colleague"] = outcomes.count("moved_to_colleague") / n
+        out["left_at_handover"] = outcomes.count("left") / n
+        R = model.R
+        handed = ~np.isnan(R.used("recovery_target"))
+        weeks = R.used("recovered_week")[handed]
+        weeks = weeks[weeks >= 0]
+        out["recovery_weeks"] = float(np.median(weeks)) if weeks.size else float("nan")
+
+
+def _session_metrics(model: AllianceModel, out: dict[str, float]) -> None:
     """Dose-response, depression SMDs and the talk-restricted comparison, per client course."""
+    R, C = model.R, model.C
+    chunks = model.session_chunks
+    rel = np.concatenate([c["relationship"] for c in chunks])
+    week = np.concatenate([c["week"] for c in chunks])
+    session = np.concatenate([c["session"] for c in chunks])
+    before = np.concatenate([c["distress_before"] for c in chunks])
+    after = np.concatenate([c["distress_after"] for c in chunks])
+    client = R.client[rel]
     # A client's course: their sessions in order, across relationships (handover included).
-    ses = ses.sort_values(["client", "week", "session"], kind="stable")
-    n = ses.groupby("client", sort=False).cumcount().to_numpy() + 1
-    ses = ses.assign(course_session=n)
-    first = ses[ses["course_session"] == 1].set_index("client")["distress_before"]
-    clinical = first[first >= CLINICAL_DISTRESS]
-    if len(clinical):
-        sd = float(clinical.std(ddof=1)) if len(clinical) > 1 else float("nan")
-        c = ses[ses["client"].isin(clinical.index)]
-        start = clinical.reindex(c["client"]).to_numpy()
-        improved = (start - c["distress_after"].to_numpy()) >= IMPROVEMENT_SD * sd
-        c = c.assign(improved=improved)
+    order = np.lexsort((session, week, client))
+    client, before_o, after_o = client[order], before[order], after[order]
+    starts = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
+    length = np.diff(np.r_[starts, client.size])
+    course = np.arange(client.size) - np.repeat(starts, length) + 1
+    start_distress = np.repeat(before_o[starts], length)
+    clinical = start_distress >= CLINICAL_DISTRESS
+    clinical_starts = before_o[starts][before_o[starts] >= CLINICAL_DISTRESS]
+    if clinical_starts.size > 1:
+        sd = float(clinical_starts.std(ddof=1))
+        improved = (start_distress - after_o) >= IMPROVEMENT_SD * sd
+        reached = np.zeros(C.n, dtype=np.int64)
+        reached[client[starts]] = length
+        still_on = C.used("relationship") >= 0
         # Cumulative, as in a dose-response curve: improved at any session up to n, among everyone who
         # began, counting clients who left before session n with how they left; only courses still
         # running with fewer than n sessions are left out.
-        reached = c.groupby("client", sort=False)["course_session"].max()
-        still_on = set(rel.loc[rel["end_reason"] == "ongoing", "client"])
+        clinical_clients = client[starts][before_o[starts] >= CLINICAL_DISTRESS]
         for k, name in ((8, "improved_by_8"), (26, "improved_by_26")):
-            ever = c[c["course_session"] <= k].groupby("client", sort=False)["improved"].any()
-            known = [x for x in ever.index if reached[x] >= k or x not in still_on]
-            out[name] = float(ever.loc[known].mean()) if known else float("nan")
-        s1 = c[c["course_session"] == 1]
-        s8 = c[c["course_session"] == 8]
+            ever = np.zeros(C.n, dtype=bool)
+            hit = clinical & (course <= k) & improved
+            ever[client[hit]] = True
+            known = clinical_clients[(reached[clinical_clients] >= k) | ~still_on[clinical_clients]]
+            out[name] = float(ever[known].mean()) if known.size else float("nan")
         if sd > 0:
-            out["depression_smd_single"] = float((s1["distress_before"] - s1["distress_after"]).mean() / sd)
-            if len(s8):
-                out["depression_smd_course"] = float(
-                    (clinical.reindex(s8["client"]).to_numpy() - s8["distress_after"].to_numpy()).mean() / sd)
+            first = clinical & (course == 1)
+            out["depression_smd_single"] = float((before_o[first] - after_o[first]).mean() / sd)
+            eighth = clinical & (course == 8)
+            if eighth.any():
+                out["depression_smd_course"] = float((start_distress[eighth] - after_o[eighth]).mean() / sd)
     # Talk-restricted vs talk-laden therapists: fall in distress over a relationship's first six sessions.
-    six = ses[ses["session"] == 6][["relationship_id", "distress_after"]]
-    firsts = ses[ses["session"] == 1][["relationship_id", "distress_before"]]
-    both = firsts.merge(six, on="relationship_id").merge(
-        rel[["relationship_id", "therapist_talkativeness"]], on="relationship_id")
-    if len(both) > 10:
-        fall = both["distress_before"] - both["distress_after"]
-        sd = float(both["distress_before"].std(ddof=1))
-        quiet = fall[both["therapist_talkativeness"] < TALK_RESTRICTED_BELOW]
-        laden = fall[both["therapist_talkativeness"] > TALK_LADEN_ABOVE]
-        if len(quiet) and len(laden) and sd > 0:
+    first_distress = np.full(R.n, np.nan)
+    sixth_distress = np.full(R.n, np.nan)
+    first_distress[rel[session == 1]] = before[session == 1]
+    sixth_distress[rel[session == 6]] = after[session == 6]
+    both = ~np.isnan(first_distress) & ~np.isnan(sixth_distress)
+    if both.sum() > 10:
+        fall = (first_distress - sixth_distress)[both]
+        sd = float(first_distress[both].std(ddof=1))
+        talk = model.T.talkativeness[R.used("therapist")[both]]
+        quiet, laden = fall[talk < TALK_RESTRICTED_BELOW], fall[talk > TALK_LADEN_ABOVE]
+        if quiet.size and laden.size and sd > 0:
             out["talk_restricted_advantage"] = float((quiet.mean() - laden.mean()) / sd)

@@ -132,6 +132,7 @@ class AllianceModel(mesa.Model):
         self.person_client: dict[int, int] = {}
         self.site_xy = np.array(self._place_sites(p.n_sites, p.town_radius_km))
         self._person_site_km = self._km(self.homes[:, 0:1], self.homes[:, 1:2]).tolist()
+        self._homes = [tuple(h) for h in self.homes.tolist()]
         self._engine_ = KN.Engine(p, self.site_xy)
         self._bound: tuple = ()
         self._open: list[tuple[int, int]] = []  # (therapist, site) of those taking new clients
@@ -399,7 +400,7 @@ class AllianceModel(mesa.Model):
     def _arrive(self, w: int, person: int, referrer: str | None, via: int) -> None:
         """A person asks for an appointment: find them a therapist, then draw who they are."""
         p, rnd, C = self.params, self.random, self.C
-        hx, hy = float(self.homes[person, 0]), float(self.homes[person, 1])
+        hx, hy = self._homes[person]
         site_km = self._person_site_km[person]
         tolerance = p.travel_tolerance_km * rnd.lognormvariate(0.0, 0.4)
         t = self._choose_therapist(site_km, tolerance, prefer=via)
@@ -434,15 +435,9 @@ class AllianceModel(mesa.Model):
         self.new_clients += 1
         if referrer is not None:
             self.word_of_mouth_arrivals += 1
-        r = self._start(i, t, w)
+        r = self._start(i, t, w, first_session=w + 1 + (1 if rnd.random() < 0.3 else 0))
         r.referred_by = referrer
         self.events.add(w, K.ARRIVAL, c.label, r.therapist.label, referrer=referrer)
-        self.R.next_week[r.idx] = w + 1 + (1 if rnd.random() < 0.3 else 0)
-        T = self.T
-        T.load[t] += 1.0 / C.cadence_weeks[i]
-        if T.load[t] >= OPEN_FOR_NEW_BELOW * T.weekly_capacity[t]:
-            T.accepting[t] = False
-            self._open = [x for x in self._open if x[0] != t]
         self._schedule(self._next(w, p.move_rate / 52), "move", i)
         self._schedule(self._next(w, p.setback_rate / 52), "setback", i)
         self._schedule(self._next(w, p.pause_rate / 52), "pause", i)
@@ -478,10 +473,15 @@ class AllianceModel(mesa.Model):
         return options[S.logit_choice(utils, self.random.random())]
 
     # ---------------------------------------------------------- relationships
-    def _start(self, ci: int, ti: int, w: int, bond: float | None = None) -> Relationship:
-        """Open a relationship between client row ``ci`` and therapist row ``ti``."""
+    def _start(self, ci: int, ti: int, w: int, bond: float | None = None, first_session: int = -1) -> Relationship:
+        """Open a relationship between client row ``ci`` and therapist row ``ti``.
+
+        ``bond`` is trust carried over by a warm introduction; ``first_session``
+        the week of the first booking (-1: not booked yet).
+        """
         ri = self.R.add(client=ci, therapist=ti)
-        self._engine().start(ri, w, -1.0 if bond is None else bond)
+        if not self._engine().start(ri, w, -1.0 if bond is None else bond, first_session, OPEN_FOR_NEW_BELOW):
+            self._open = [x for x in self._open if x[0] != ti]
         r = Relationship(self.R, ri, self.clients_all[ci], self.therapists_all[ti], self.ruptures)
         self.relationships.append(r)
         r.therapist.caseload[r.rid] = r
@@ -626,10 +626,9 @@ class AllianceModel(mesa.Model):
         self.events.add(w, K.REFERRED_COLLEAGUE, r.client.label, r.therapist.label, to=to.label,
                         pronoun=r.client.pronoun)
         self._end(r, w, "referred_to_colleague", client_leaves=False)
-        new = self._start(ci, colleague, w)
+        new = self._start(ci, colleague, w, first_session=w + max(1, round(float(C.cadence_weeks[ci]))))
         self._pass_file(r, new)  # same clinic, same records
         new.predecessor = r
-        self.R.next_week[new.idx] = w + max(1, round(float(C.cadence_weeks[ci])))
         return True
 
     def _pass_file(self, old: Relationship, new: Relationship) -> None:
@@ -734,11 +733,11 @@ class AllianceModel(mesa.Model):
                 self._end(r, w, "therapist_left")
                 continue
             self._end(r, w, "therapist_left", client_leaves=False)
-            new = self._start(ci, to, w, bond=carry if choice == "successor" else None)
+            booked = max(next_week, w + 1) if next_week >= 0 or C.paused_until[ci] < 0 else -1
+            new = self._start(ci, to, w, bond=carry if choice == "successor" else None, first_session=booked)
             new.predecessor = r
             new.handover_policy = policy
             R.recovery_target[new.idx] = R.alliance_end[r.idx]
-            R.next_week[new.idx] = max(next_week, w + 1) if next_week >= 0 or C.paused_until[ci] < 0 else -1
             if choice == "successor":
                 self.handover_stayed += 1
                 R.introduced[new.idx] = R.introduced_to_successor[r.idx]

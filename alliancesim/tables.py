@@ -42,7 +42,6 @@ SESSION_COLUMNS = (
     "distress_before", "distress_after", "pain_before", "pain_after", "talk_share", "talk_fit",
     "topic", "countertransference", "boundary_incident", "rupture", "repaired", "rupture_open",
 )
-TABLES = ("weekly", "therapists", "relationships", "sessions", "ruptures", "events")
 
 
 def weekly_table(model: AllianceModel) -> pd.DataFrame:
@@ -234,16 +233,23 @@ def rupture_table(model: AllianceModel) -> pd.DataFrame:
     })
 
 
+#: How each table is built from a model.
+BUILDERS = {
+    "weekly": weekly_table,
+    "therapists": therapist_table,
+    "relationships": relationship_table,
+    "sessions": session_table,
+    "ruptures": rupture_table,
+    "events": lambda model: model.events.to_frame(),
+}
+
+
 def all_tables(model: AllianceModel) -> dict[str, pd.DataFrame]:
     """Every table, by name (see :data:`TABLES`)."""
-    return {
-        "weekly": weekly_table(model),
-        "therapists": therapist_table(model),
-        "relationships": relationship_table(model),
-        "sessions": session_table(model),
-        "ruptures": rupture_table(model),
-        "events": model.events.to_frame(),
-    }
+    return {name: build(model) for name, build in BUILDERS.items()}
+
+
+TABLES = tuple(BUILDERS)
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -299,17 +305,19 @@ def write_outputs(model: AllianceModel, out: str | Path, *, csv: bool = False,
     from .metrics import summary_metrics
 
     out = Path(out)
-    tables = all_tables(model)
-    for name, df in tables.items():
+    # One table at a time, so a big run never holds all of them in memory at once.
+    for name, build in BUILDERS.items():
+        df = build(model)
         write_table(df, out / f"{name}.parquet")
         if csv:
             write_table(df, out / f"{name}.csv")
+        del df
     summary = {
         "alliancesim_version": __version__,
         "seed": model.seed,
         "weeks": model.week,
         "params": model.params.as_dict(),
-        "metrics": summary_metrics(model, tables),
+        "metrics": summary_metrics(model),
         **(extra or {}),
     }
     summary = jsonable(summary)

@@ -29,11 +29,15 @@ import time
 BIG_CLINIC = {"n_therapists": 30, "n_sites": 6, "population": 12000, "initial_clients": 450, "arrival_rate": 9.3}
 
 _MEMORY_CHILD = """
-import json, resource, sys
+import json, resource, sys, tempfile
 from alliancesim import simulate, summary_metrics
+from alliancesim.tables import write_outputs
 model = simulate("default", seed=1, years=10, **json.loads(sys.argv[1]))
 m = summary_metrics(model)
-print(json.dumps({"max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+run_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+with tempfile.TemporaryDirectory() as out:
+    write_outputs(model, out)
+print(json.dumps({"max_rss_mb": run_mb, "with_tables_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "clients_on_books": m["clients_on_books"], "client_weeks": m["client_weeks"]}))
 """
 
@@ -110,7 +114,8 @@ def main() -> None:
         mem = json.loads(child.stdout.strip().splitlines()[-1])
         print(f"10 years with ~1,000 clients ({mem['clients_on_books']:.0f} on the books, "
               f"{mem['client_weeks']:.0f} client-weeks)")
-        print(f"  peak memory (max RSS of the process) {mem['max_rss_mb']:8.0f} MB   bar <= 300 MB")
+        print(f"  peak memory of the run and its summary (max RSS) {mem['max_rss_mb']:5.0f} MB   bar <= 300 MB")
+        print(f"  ... then writing every table as Parquet     {mem['with_tables_mb']:5.0f} MB")
 
 
 if __name__ == "__main__":
