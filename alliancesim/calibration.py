@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,8 @@ def calibrate(seeds: Sequence[int] = (1, 2, 3, 4, 5), years: float | None = None
     within, source, meaning``.  ``workers > 1`` spreads the runs over processes
     (results do not depend on it).
     """
-    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    # Fresh worker processes (not forks of a process that may run threads, e.g. a test runner or the dashboard).
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
     map_ = pool.map if pool is not None else map
     try:
         runs = pd.DataFrame(list(map_(_run, [("default", s, years) for s in seeds])))
