@@ -104,7 +104,7 @@ cdef packed struct Rel:
     long long enactments
     long long boundary_incidents
     long long sessions_to_trust
-    long long recovered_week
+    long long recovery_weeks
     long long recovered_sessions
     char active
     char open
@@ -666,10 +666,10 @@ cdef class Engine:
             trusted = r.sessions_to_trust < 0 and bond >= TRUST_THRESHOLD
             if trusted:
                 r.sessions_to_trust = n
-            recovered = (r.recovered_week < 0 and not isnan(r.recovery_target)
+            recovered = (r.recovery_weeks < 0 and not isnan(r.recovery_target)
                          and alliance >= RECOVERY_SHARE * r.recovery_target)
             if recovered:
-                r.recovered_week = week - r.start_week
+                r.recovery_weeks = week - r.start_week
                 r.recovered_sessions = n
 
             # After the session: decisions drawn now, applied by the model in order of precedence.

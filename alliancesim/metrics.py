@@ -168,7 +168,7 @@ def _handover_metrics(model: AllianceModel, out: dict[str, float]) -> None:
         out["left_at_handover"] = outcomes.count("left") / n
         R = model.R
         handed = ~np.isnan(R.used("recovery_target"))
-        weeks = R.used("recovered_week")[handed]
+        weeks = R.used("recovery_weeks")[handed]
         weeks = weeks[weeks >= 0]
         out["recovery_weeks"] = float(np.median(weeks)) if weeks.size else float("nan")
 

@@ -557,7 +557,7 @@ class AllianceModel(mesa.Model):
             if trusted:
                 add(w, K.TRUST_REACHED, c, t, sessions=n)
             if recovered:
-                add(w, K.ALLIANCE_RECOVERED, c, t, weeks=int(R.recovered_week[ri]))
+                add(w, K.ALLIANCE_RECOVERED, c, t, weeks=int(R.recovery_weeks[ri]))
 
     def _after_sessions(self, w: int, out: np.ndarray) -> None:
         """After the session: signposting, referral, goals, maintenance, dropout, or the next booking.

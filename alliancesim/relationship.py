@@ -291,7 +291,7 @@ RELATIONSHIP_COLUMNS: dict[str, tuple] = {
     "enactments": (np.int64, 0),
     "boundary_incidents": (np.int64, 0),
     "sessions_to_trust": (np.int64, -1),
-    "recovered_week": (np.int64, -1),
+    "recovery_weeks": (np.int64, -1),
     "recovered_sessions": (np.int64, -1),
     "active": (np.bool_, False),
     "open": (np.bool_, False),
@@ -394,8 +394,9 @@ class Relationship:
         return _opt(self._table.data["sessions_to_trust"][self.idx])
 
     @property
-    def recovered_week(self) -> int | None:
-        return _opt(self._table.data["recovered_week"][self.idx])
+    def recovery_weeks(self) -> int | None:
+        """For a relationship begun at a handover: weeks until the alliance reached 90 % of the old one."""
+        return _opt(self._table.data["recovery_weeks"][self.idx])
 
     @property
     def alliance_end(self) -> float | None:

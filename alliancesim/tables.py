@@ -139,7 +139,7 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         "file_transferred": R.used("file_transferred").copy(),
         "handover_outcome": [r.handover_outcome for r in rels],
         "recovery_target": R.used("recovery_target").copy(),
-        "recovery_weeks": opt("recovered_week"),
+        "recovery_weeks": opt("recovery_weeks"),
         "recovery_sessions": opt("recovered_sessions"),
         "client_need": [NEEDS[int(x)] for x in C.need[ci].tolist()],
         "client_in_scope": C.in_scope[ci],
@@ -158,13 +158,21 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
     return df
 
 
-def session_table(model: AllianceModel) -> pd.DataFrame:
-    """One row per session (empty if the model ran with ``record_sessions=False``)."""
+def session_table(model: AllianceModel, relationship_id: int | None = None) -> pd.DataFrame:
+    """One row per session (empty if the model ran with ``record_sessions=False``).
+
+    With ``relationship_id``, only that relationship's sessions (cheap: for the
+    dashboard's relationship inspector).
+    """
     from .agents import TOPICS
 
-    if not model.session_chunks:
+    chunks = model.session_chunks
+    if relationship_id is not None:
+        row = relationship_id - 1
+        chunks = [c[c["relationship"] == row] for c in chunks]
+    if not chunks:
         return pd.DataFrame(columns=list(SESSION_COLUMNS))
-    rec = np.concatenate(model.session_chunks)
+    rec = np.concatenate(chunks)
     rel = rec["relationship"]
     R = model.R
     client_labels = np.array([c.label for c in model.clients_all], dtype=object)

@@ -10,6 +10,9 @@ Fixtures:
                               failed/HTTP-error requests, non-loopback requests, page errors and
                               console errors; ``assert_clean()`` checks them; SolaraViz helpers.
 
+The server environment and command line come from ``alliancesim.dashboard.offline``, the
+same code ``alliancesim dashboard`` uses; its Export tab writes to ``dashboard_server.export_dir``.
+
 Environment:
     ALLIANCESIM_DASHBOARD_APP  overrides DASHBOARD_APP (any ``solara run`` app spec, e.g.
                                ``/abs/path/app.py:page``).
@@ -19,7 +22,6 @@ Environment:
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -36,10 +38,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from alliancesim.dashboard import offline as _offline
+from alliancesim.dashboard.export import EXPORT_DIR_ENV
+
 # ---------------------------------------------------------------------------------------------
 # constants
 
-DASHBOARD_APP = "alliancesim.dashboard.app:page"
+DASHBOARD_APP = _offline.APP_SPEC
 DASHBOARD_APP_ENV = "ALLIANCESIM_DASHBOARD_APP"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,20 +85,13 @@ def is_ci() -> bool:
 
 def solara_cdn_dir(prefix: str | os.PathLike = sys.prefix) -> Path:
     """Where scripts/install_solara_assets.py puts the assets (and where solara looks)."""
-    return Path(prefix) / "share" / "solara" / "cdn"
+    return _offline.solara_cdn_dir(prefix)
 
 
 def offline_solara_env(prefix: str | os.PathLike = sys.prefix) -> dict[str, str]:
     """Environment that makes ``solara run`` serve its front end from the local cache and
-    never contact a third party (telemetry off; a cache miss fails fast on a dead loopback
-    port instead of downloading). Use together with ``--no-open --no-check-version``."""
-    return {
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-        "SOLARA_ASSETS_PROXY": "True",
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(solara_cdn_dir(prefix)),
-        "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",
-        "PYTHONUNBUFFERED": "1",
-    }
+    never contact a third party (see ``alliancesim.dashboard.offline``)."""
+    return _offline.offline_solara_env(prefix)
 
 
 def dashboard_app_spec() -> str:
@@ -114,21 +112,13 @@ def _chromium_missing_reason() -> str | None:
 
 def _missing_assets_reason() -> str | None:
     """None if every asset folder the installer manages is complete."""
-    spec = importlib.util.spec_from_file_location("_alliancesim_install_solara_assets", ASSETS_INSTALLER)
-    if spec is None or spec.loader is None:
+    missing = _offline.missing_assets()
+    if missing is None:
         return f"cannot load {ASSETS_INSTALLER}"
-    installer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(installer)
-    cdn = solara_cdn_dir()
-    missing = [
-        f"{name}@{version}"
-        for name, version, folder, required in installer.PACKAGES
-        if not installer.is_complete(cdn / folder, f"{name}@{version}", required)
-    ]
     if not missing:
         return None
     return (
-        f"Solara front-end assets missing in {cdn}: {', '.join(missing)}; "
+        f"Solara front-end assets missing in {solara_cdn_dir()}: {', '.join(missing)}; "
         f"run: {sys.executable} scripts/install_solara_assets.py"
     )
 
@@ -198,6 +188,8 @@ def browser_context_args(browser_context_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS_DIR.glob("FAILED-*.png"):  # from an earlier session: would mislead
+        stale.unlink()
     return ARTIFACTS_DIR
 
 
@@ -212,6 +204,7 @@ class DashboardServer:
     start_seconds: float
     stdout_path: Path
     stderr_path: Path
+    export_dir: Path
 
     def stderr_tail(self, lines: int = 60) -> str:
         try:
@@ -259,21 +252,20 @@ def dashboard_server(artifacts_dir: Path):
     app = dashboard_app_spec()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
-    cmd = [
-        sys.executable, "-m", "solara", "run", app,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--production", "--no-open", "--no-check-version",
-    ]
+    cmd = _offline.solara_command("127.0.0.1", port, app)
     stdout_path = artifacts_dir / "solara-server.stdout.log"
     stderr_path = artifacts_dir / "solara-server.stderr.log"
-    env = {**os.environ, **offline_solara_env()}
+    export_dir = artifacts_dir / "exports"
+    if export_dir.exists():
+        shutil.rmtree(export_dir)  # each session checks only what it wrote
+    env = {**os.environ, **_offline.dashboard_env(), EXPORT_DIR_ENV: str(export_dir)}
     started = time.monotonic()
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
             cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
             start_new_session=True,
         )
-    server = DashboardServer(url, app, process, 0.0, stdout_path, stderr_path)
+    server = DashboardServer(url, app, process, 0.0, stdout_path, stderr_path, export_dir)
     try:
         deadline = started + SERVER_START_TIMEOUT
         while not _answers(url + "readyz"):

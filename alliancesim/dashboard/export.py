@@ -1,0 +1,73 @@
+"""Export the run on screen: every table as CSV (and Parquet, with summary.json), every picture as PNG.
+
+Files go to a new folder under the export root: ``$ALLIANCESIM_EXPORT_DIR`` if
+set (``alliancesim dashboard --export-dir`` sets it), else ``./runs/dashboard``.
+The page never lets a visitor choose the folder: whoever can reach the page
+could otherwise write files anywhere the server can.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from ..tables import write_outputs
+from . import figures as F
+from .digest import model_lock
+
+EXPORT_DIR_ENV = "ALLIANCESIM_EXPORT_DIR"
+
+
+def export_root() -> Path:
+    """Where exports go (not created until something is written)."""
+    configured = os.environ.get(EXPORT_DIR_ENV, "").strip()
+    return Path(configured).expanduser() if configured else Path.cwd() / "runs" / "dashboard"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
+
+
+def run_folder(root: Path, preset: str, seed, week: int) -> Path:
+    """A new, unused folder name: ``<preset>-seed<seed>-week<week>-<date>-<time>[-n]``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = f"{_slug(preset)}-seed{seed}-week{week}-{stamp}"
+    folder, n = root / base, 1
+    while folder.exists():
+        n += 1
+        folder = root / f"{base}-{n}"
+    return folder
+
+
+def export_run(model, *, preset: str, rid: int | None = None, spread: tuple[list[dict], str] | None = None,
+               root: Path | None = None) -> tuple[Path, list[Path]]:
+    """Write the current state of ``model``; returns the folder and the files written.
+
+    ``rid``: the relationship on show in the inspector (its chart is exported);
+    ``spread``: results and title of the last "run N times", if any.
+    """
+    root = export_root() if root is None else root
+    # One consistent week, even while the clinic plays: tables and pictures take their data
+    # under the model's lock; drawing the pictures (the slow part) happens after it is released.
+    with model_lock(model):
+        folder = run_folder(root, preset, model.seed, model.week)
+        write_outputs(model, folder, csv=True, extra={"preset": preset, "exported_from": "dashboard"})
+        pictures: list[tuple[F.Painter, str]] = [
+            (F.NetworkPainter(model.site_xy, model.params.town_radius_km).update(model), "clinic_map.png"),
+            (F.TimeSeriesPainter(model.horizon).update(model), "over_time.png"),
+        ]
+        if rid is not None:
+            pictures.append((F.RelationshipPainter().update(model, rid), f"relationship_{rid}.png"))
+        departures = F.handover_departures(model)
+        if departures:
+            pictures.append((F.HandoverPainter(departures).update(departures), "handover.png"))
+    for painter, name in pictures:
+        painter.save(folder / name)
+    if not departures:
+        F.message_figure(F.NO_HANDOVER_YET).savefig(folder / "handover.png", dpi=F.EXPORT_DPI)
+    if spread is not None and spread[0]:
+        F.spread_figure(*spread).savefig(folder / "spread.png", dpi=F.EXPORT_DPI)
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    return folder, files

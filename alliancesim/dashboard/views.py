@@ -1,0 +1,390 @@
+"""The main area: what the clinic looks like now, over time, in one relationship, in its log,
+at a retirement, over many runs; and export.
+
+Views that follow the running clinic take a ``tick`` argument: the value of Mesa's
+``update_counter`` (SolaraViz bumps it after each Step or Play tick), read once by
+the main area, so a new week redraws them in a single pass.  Views on hidden tabs
+are not rendered at all.  Pictures come from the painters in
+:mod:`alliancesim.dashboard.figures`, which redraw only what changed.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import solara
+
+from ..params import REGISTRY, ParameterError
+from . import figures as F
+from .clinic import Settings
+from .digest import EVENT_TOPICS, digest, model_lock, pair_label, topic_of
+from .export import export_root, export_run
+from .spread import SpreadRunner, spread_seeds
+
+TOPIC_COLOURS = {
+    "ruptures and repairs": F.VERMILLION,
+    "comings and goings": F.BLUE,
+    "retirement and handover": F.PURPLE,
+    "other": F.GREY,
+}
+ALL_EVENTS = "everything"
+PAIR_FILTERS = {"together now": "now", "began at a handover": "handover", "ended": "ended"}
+
+
+class ViewState:
+    """What one browser session has picked in the views (kept while tabs come and go)."""
+
+    def __init__(self) -> None:
+        self.tab = solara.reactive(0)
+        self.pair: solara.Reactive[tuple[int, int] | None] = solara.reactive(None)  # (id(model), rid)
+        self.pair_filter = solara.reactive("together now")
+        self.event_topic = solara.reactive(ALL_EVENTS)
+        self.event_text = solara.reactive("")
+        self.event_limit = solara.reactive("100")
+        self.spread_n = solara.reactive(8)
+        self.spread_years = solara.reactive(0.0)  # 0: the years in the settings
+
+        @solara.lab.task(prefer_threaded=True)  # in the background: a late export takes seconds
+        def export_task(model, rid, spread, root):
+            return export_run(model, preset=model.spec.preset, rid=rid, spread=spread, root=root)
+
+        self.export_task = export_task
+
+    def pair_for(self, model) -> int | None:
+        chosen = self.pair.value
+        return chosen[1] if chosen is not None and chosen[0] == id(model) else None
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+@solara.component
+def Picture(image: bytes, name: str, caption: str = "", format: str = "png"):
+    """A picture as wide as its column (``as-<name>`` for tests and styling), under its caption."""
+    if caption:
+        solara.HTML(tag="div", classes=["as-caption", f"as-{name}-caption"], unsafe_innerHTML=_esc(caption))
+    solara.Image(image, format=format, width="100%", classes=["as-figure", f"as-{name}"])
+
+
+# ---------------------------------------------------------------------------------- status bar
+@solara.component
+def StatusBar(model, tick: int = 0):
+    """The headline numbers, large enough to read from the back of the room."""
+    d = digest(model)
+    series = d.weekly()
+    totals = d.totals()
+    with model_lock(model):
+        week, horizon, spec = model.week, model.horizon, model.spec
+        therapists = len(model.active_therapists())
+
+    def last(name: str) -> float:
+        values = series.get(name)
+        return float(values[-1]) if values is not None and len(values) else float("nan")
+
+    def num(x: float, fmt: str = "{:.0f}") -> str:
+        return "–" if x != x else fmt.format(x)
+
+    tiles = [
+        ("week", f"{week}<small> / {horizon}</small>", f"week (year {week / 52:.1f})"),
+        ("therapists", str(therapists), "therapists working"),
+        ("clients", num(last("clients_on_books")), "clients on the books"),
+        ("maintenance", num(last("maintenance_clients")), "of them maintenance"),
+        ("alliance", num(last("mean_alliance"), "{:.2f}"), "mean alliance (0-1)"),
+        ("ruptures", num(last("open_ruptures")), "open ruptures"),
+        ("dropouts", num(totals.get("dropouts", float("nan"))), "dropouts so far"),
+        ("handovers", num(totals.get("handover_stayed", 0) + totals.get("handover_moved", 0)
+                          + totals.get("handover_left", 0)), "handed over so far"),
+    ]
+    body = "".join(f"<div class='as-kpi as-kpi-{key}'><div class='as-kpi-value'>{value}</div>"
+                   f"<div class='as-kpi-label'>{_esc(label)}</div></div>" for key, value, label in tiles)
+    solara.HTML(tag="div", classes=["as-kpis"], unsafe_innerHTML=body)
+    solara.HTML(tag="div", classes=["as-running"],
+                unsafe_innerHTML=f"Running <b class='as-running-title'>{_esc(spec.title)}</b> · seed "
+                                 f"<b class='as-running-seed'>{spec.seed}</b> · handover policy "
+                                 f"<b>{_esc(model.params.handover_policy)}</b>")
+
+
+@solara.component
+def SettingsNotice(settings: Settings, running_spec):
+    """In the main area too: why the settings cannot run, or that they start with Reset."""
+    problem = settings.problem()
+    if problem:
+        solara.Error(f"These settings cannot run: {problem}", dense=True, icon="mdi-alert",
+                     classes=["as-main-problem"])
+        return
+    spec = settings.spec()
+    if spec is not None and (spec.params != running_spec.params or spec.seed != running_spec.seed):
+        solara.Info("Settings changed: press Reset to start a run with them.", dense=True, icon="mdi-restart")
+
+
+# ---------------------------------------------------------------------------------- the clinic map
+@solara.component
+def ClinicMapView(model, tick: int = 0):
+    painter = solara.use_memo(lambda: F.NetworkPainter(model.site_xy, model.params.town_radius_km), [model])
+    image = painter.update(model).frame()
+    Picture(image, "map", painter.caption, painter.format)
+
+
+@solara.component
+def RecentEvents(model, tick: int = 0, limit: int = 14):
+    """The newest events, as sentences: the story the map is telling."""
+    events = digest(model).events(limit=limit)
+    EventList(events, empty="Nothing has happened yet: press Step or ▶.")
+
+
+@solara.component
+def EventList(events: list, empty: str = "No events match."):
+    if not events:
+        solara.Text(empty, classes=["as-help"])
+        return
+    rows = []
+    for e in events:
+        sentence = e.sentence()
+        week, _, rest = sentence.partition(": ")
+        colour = TOPIC_COLOURS.get(topic_of(e), F.GREY)
+        rows.append(f"<li style='border-left-color:{colour}'><span class='as-week'>{_esc(week)}</span> "
+                    f"{_esc(rest)}</li>")
+    solara.HTML(tag="ul", classes=["as-events"], unsafe_innerHTML="".join(rows))
+
+
+# ---------------------------------------------------------------------------------- over time
+@solara.component
+def OverTimeView(model, tick: int = 0):
+    painter = solara.use_memo(lambda: F.TimeSeriesPainter(model.horizon), [model])
+    png = painter.update(model).frame()
+    Picture(png, "timeseries", painter.caption)
+
+
+# ---------------------------------------------------------------------------------- one relationship
+@solara.component
+def RelationshipView(model, ui: ViewState, tick: int = 0):
+    d = digest(model)
+    which = ui.pair_filter.value
+    choices = d.pair_choices(PAIR_FILTERS.get(which, "now"))
+    rid = ui.pair_for(model)
+    if rid is None and choices:
+        rid = choices[0][0]  # the most eventful pair, until the person picks one
+
+    def remember_default():
+        # keep showing the same pair while the clinic plays on
+        if ui.pair_for(model) is None and choices:
+            ui.pair.set((id(model), choices[0][0]))
+
+    solara.use_effect(remember_default, [model, bool(choices)])
+    r = d.relationship(rid) if rid is not None else None
+
+    def pick(value):
+        if value is not None:
+            ui.pair.set((id(model), int(value)))
+
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="16px"):
+        solara.ToggleButtonsSingle(value=which, values=list(PAIR_FILTERS), on_value=ui.pair_filter.set)
+        items = [{"text": label, "value": value} for value, label in choices]
+        if r is not None and rid not in {value for value, _ in choices}:
+            items.insert(0, {"text": pair_label(r), "value": rid})
+        solara.v.Autocomplete(items=items, v_model=rid, on_v_model=pick, label="Client and therapist",
+                              outlined=True, dense=True, hide_details=True, class_="as-pair-picker",
+                              style_="min-width: 420px; max-width: 640px")
+    if r is None:
+        solara.Info("No client has booked yet: press Step a few times, then pick a pair.", dense=True)
+    else:
+        RelationshipDetail(model, rid, tick)
+
+
+@solara.component
+def RelationshipDetail(model, rid: int, tick: int = 0):
+    """The chart and the story of one pair."""
+    d = digest(model)
+    r = d.relationship(rid)
+    key = (rid, r.sessions, r.end_week)  # redraw only when the pair had a session or ended
+    painter = solara.use_memo(F.RelationshipPainter, [model])
+    png = solara.use_memo(lambda: painter.update(model, rid).frame(), [model, key])
+    Picture(png, "relationship", painter.caption)
+    old = r.predecessor
+    if old is not None:
+        how = {"stayed_with_successor": "stayed with the successor in the same room",
+               "moved_to_colleague": "moved to a colleague nearer home"}.get(old.handover_outcome or "", "")
+        reason = "when the therapist left" if old.end_reason == "therapist_left" else "on referral"
+        solara.HTML(tag="div", classes=["as-note"], unsafe_innerHTML=(
+            f"This relationship continues {_esc(r.client.label)}'s relationship with "
+            f"{_esc(old.therapist.label)} ({old.sessions} sessions), which ended in week {old.end_week} "
+            f"{reason}{'; the client ' + how if how else ''}."))
+    events = d.events_of_pair(r.client.label, r.therapist.label, r.start_week, r.end_week)
+    solara.Markdown(f"**What happened between {r.client.label} and {r.therapist.label}** (newest first)")
+    EventList(list(reversed(events))[:40], empty="No events yet.")
+
+
+# ---------------------------------------------------------------------------------- event log
+@solara.component
+def EventLogView(model, ui: ViewState, tick: int = 0):
+    topic = ui.event_topic.value
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="16px"):
+        solara.ToggleButtonsSingle(value=topic, values=[ALL_EVENTS, *EVENT_TOPICS], on_value=ui.event_topic.set)
+        solara.InputText("Find (a client like C17, a therapist like T2, or a word)", value=ui.event_text,
+                         continuous_update=False, dense=True, hide_details=True, classes=["as-event-search"])
+        solara.Select("Show", value=ui.event_limit, values=["50", "100", "300"], dense=True,
+                      classes=["as-event-limit"])
+    events = digest(model).events(None if topic == ALL_EVENTS else topic, ui.event_text.value,
+                                  limit=int(ui.event_limit.value))
+    with model_lock(model):
+        total = len(model.events)
+    solara.Text(f"Newest first: {len(events)} of {total} events", classes=["as-help"])
+    EventList(events, empty="No events match." if total else "Nothing has happened yet: press Step or ▶.")
+
+
+# ---------------------------------------------------------------------------------- handover
+@solara.component
+def HandoverView(model, tick: int = 0):
+    departures = digest(model).departures()
+    policy = model.params.handover_policy
+    solara.HTML(tag="div", classes=["as-note"], unsafe_innerHTML=(
+        f"Handover policy in this run: <b>{_esc(policy)}</b>. {_esc(REGISTRY['handover_policy'].help)}"))
+    for dep in departures:
+        if dep.week is None:
+            last_day = digest(model).last_day(dep.therapist)
+            solara.Warning(f"{dep.therapist} has given notice ({dep.reason})"
+                           + (f"; last day in week {last_day}" if last_day else "")
+                           + (f"; {dep.successor} will take over the room." if dep.successor else "."),
+                           dense=True, icon="mdi-account-clock")
+    HandoverPicture(model, tick)
+    done = [d for d in departures if d.week is not None]
+    if not done:
+        return
+    rows = []
+    for d in done:
+        n = len(d.clients)
+        weeks = d.recovery_weeks()
+        continuing = sum(1 for c in d.clients if c.new_therapist is not None)
+
+        def pct(k: int, n: int = n) -> str:
+            return f"{k} ({100 * k / n:.0f}%)" if n else "0"
+
+        median = f"{np.median(weeks):.0f} weeks ({len(weeks)} of {continuing})" if weeks else \
+            f"not yet (0 of {continuing})"
+        rows.append(f"<tr><td>{_esc(d.therapist)}</td><td>{_esc(d.reason)}</td><td>{d.week}</td>"
+                    f"<td>{_esc(d.successor or '–')}</td><td>{n}</td><td>{pct(d.count('stayed_with_successor'))}</td>"
+                    f"<td>{pct(d.count('moved_to_colleague'))}</td><td>{pct(d.count('left'))}</td>"
+                    f"<td>{median}</td></tr>")
+    solara.HTML(tag="table", classes=["as-table"], unsafe_innerHTML=(
+        "<thead><tr><th>therapist</th><th>why</th><th>last week</th><th>successor</th><th>clients</th>"
+        "<th>stayed with successor</th><th>moved to a colleague</th><th>stopped coming</th>"
+        "<th>median recovery (recovered of continuing)</th></tr></thead><tbody>" + "".join(rows) + "</tbody>"))
+
+
+@solara.component
+def HandoverPicture(model, tick: int = 0):
+    departures = F.handover_departures(model)
+    layout = tuple((d.therapist, d.week) for d in departures)  # a new departure: a new picture
+    painter = solara.use_memo(lambda: F.HandoverPainter(departures) if departures else None, [model, layout])
+    waiting = solara.use_memo(lambda: F.png(F.message_figure(F.NO_HANDOVER_YET)), [])
+    if painter is None:
+        Picture(waiting, "handover")
+    else:
+        Picture(painter.update(departures).frame(), "handover", painter.caption)
+
+
+# ---------------------------------------------------------------------------------- run N times
+@solara.component
+def SpreadView(settings: Settings, ui: ViewState, runner: SpreadRunner):
+    spec = settings.spec()
+    task = runner.task
+    if spec is None:
+        solara.Error(f"These settings cannot run: {settings.problem()}", dense=True)
+        return
+    years_default = float(spec.params.years)
+    years = min(ui.spread_years.value, years_default) if ui.spread_years.value else years_default
+    n = ui.spread_n.value
+    title = f"{spec.title}{' (changed)' if settings.edited() else ''}"
+    solara.Markdown(
+        f"Run **{_esc(title)}** {n} times, with seeds {spec.seed} to {spec.seed + n - 1}, and see how far "
+        "the outcomes spread. One run is one story; a difference between two clinics means something only "
+        "when it is larger than this spread.")
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "padding-top": "28px"}, gap="24px"):
+        solara.SliderInt("Runs", value=ui.spread_n, min=2, max=40, thumb_label="always")
+        solara.SliderFloat("Years per run", value=years, min=0.5, max=max(0.5, years_default), step=0.5,
+                           on_value=ui.spread_years.set, thumb_label="always")
+    problem = None
+    try:
+        params = spec.params.replace(years=years)
+    except ParameterError as exc:
+        params, problem = None, str(exc)
+    if problem:
+        solara.Error(problem, dense=True)
+
+    def start():
+        if params is not None:
+            runner.start(params, spread_seeds(spec.seed, n), f"{title}: {n} runs of {years:g} years")
+
+    with solara.Row(style={"align-items": "center"}):
+        solara.Button(f"Run this preset {n} times", icon_name="mdi-chart-scatter-plot", color="primary",
+                      on_click=start, disabled=task.pending or params is None, classes=["as-spread-run"])
+        if task.pending:
+            solara.Button("Stop after this run", icon_name="mdi-stop", outlined=True, on_click=runner.stop)
+    if task.pending:
+        done, total = runner.done.value, max(1, runner.total.value)
+        solara.ProgressLinear(value=100 * done / total)
+        solara.Text(f"{done} of {total} runs done", classes=["as-help"])
+    if task.error:
+        solara.Error(f"A run failed: {task.exception}", dense=True)
+    result = task.latest if task.pending or task.cancelled else task.value
+    if result and result.runs:
+        SpreadResultView(result)
+
+
+@solara.component
+def SpreadResultView(result):
+    png = solara.use_memo(lambda: F.png(F.spread_figure(result.runs, result.title)), [result])
+    Picture(png, "spread")
+    if result.stopped:
+        solara.Text(f"Stopped after {len(result.runs)} of {len(result.seeds)} runs.", classes=["as-help"])
+    header = "".join(f"<th>{_esc(label)}</th>" for _, label, _, _ in F.SPREAD_METRICS)
+    body = []
+    for run in result.runs:
+        cells = []
+        for metric, _, _, percent in F.SPREAD_METRICS:
+            x = float(run.get(metric, float("nan")))
+            cells.append("–" if x != x else (f"{100 * x:.1f}%" if percent else f"{x:.3g}"))
+        body.append(f"<tr><td>{run['seed']}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    solara.HTML(tag="table", classes=["as-table"], unsafe_innerHTML=(
+        f"<thead><tr><th>seed</th>{header}</tr></thead><tbody>{''.join(body)}</tbody>"))
+
+
+# ---------------------------------------------------------------------------------- export
+@solara.component
+def ExportView(model, ui: ViewState, runner: SpreadRunner):
+    root = export_root()
+    task = ui.export_task
+
+    def do_export():
+        result = runner.task.value if runner.task.finished else None
+        spread = (result.runs, result.title) if result else None
+        rid = ui.pair_for(model)
+        task(model, rid if rid is not None else _default_pair(model), spread, root)
+
+    solara.Markdown(
+        "Write this run as it is now: every table as CSV (and Parquet, with `summary.json` holding the "
+        "parameters, seed and headline figures) and every picture as PNG, including the relationship on "
+        f"show in the inspector and the last *run N times*. Files go to a new folder in `{_esc(root)}`.")
+    solara.Button("Export this run", icon_name="mdi-content-save", color="primary", on_click=do_export,
+                  disabled=task.pending, classes=["as-export"])
+    if task.pending:
+        solara.ProgressLinear(True)
+        solara.Text("Writing the tables and pictures…", classes=["as-help"])
+        return
+    if task.error:
+        solara.Error(f"Could not export: {task.exception}", dense=True)
+        return
+    if not task.finished or task.value is None:
+        return
+    folder, files = task.value
+    solara.Success(f"Wrote {len(files)} files to {folder}", dense=True, classes=["as-export-done"])
+    items = "".join(f"<li><code>{_esc(p.name)}</code> <span class='as-help'>{p.stat().st_size / 1024:.0f} KB"
+                    f"</span></li>" for p in files if p.exists())
+    solara.HTML(tag="ul", classes=["as-files"], unsafe_innerHTML=items)
+
+
+def _default_pair(model) -> int | None:
+    choices = digest(model).pair_choices("now", limit=1)
+    return choices[0][0] if choices else None

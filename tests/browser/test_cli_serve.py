@@ -1,0 +1,69 @@
+"""``alliancesim dashboard`` really serves the page, offline, on loopback only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from .conftest import REPO_ROOT, _answers, _free_port, _missing_assets_reason, _skip_or_fail
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses (hex, as in /proc/net/tcp*) with a socket listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, _, port_hex = local.rpartition(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_alliancesim_dashboard_serves_offline_on_loopback(tmp_path, artifacts_dir):
+    reason = _missing_assets_reason()
+    if reason is not None:
+        _skip_or_fail(reason)
+    port = _free_port()
+    log = (artifacts_dir / "cli-serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alliancesim", "dashboard", "--port", str(port), "--preset", "retiring_file",
+         "--export-dir", str(tmp_path)],
+        cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not _answers(f"http://127.0.0.1:{port}/readyz"):
+            assert process.poll() is None, (artifacts_dir / "cli-serve.log").read_text()
+            assert time.monotonic() < deadline, "the dashboard did not start within 90 s"
+            time.sleep(0.3)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200 and b"solara" in page.read().lower()
+        # the front end comes from the local cache (the CDN setting points at a dead local port)
+        with opener.open(f"http://127.0.0.1:{port}/_solara/cdn/requirejs@2.3.6/require.js", timeout=10) as js:
+            assert js.status == 200 and b"requirejs" in js.read(2000).lower()
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and nothing else
+        printed = (artifacts_dir / "cli-serve.log").read_text()
+        assert f"http://127.0.0.1:{port}/" in printed and str(tmp_path) in printed
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+    assert process.returncode in (0, 130, -signal.SIGINT)
