@@ -94,6 +94,10 @@ THINGS_TO_TRY = """
 EXTENDING_THE_MODEL = """
 * **A new parameter** is one entry in the registry (`alliancesim/params.py`): name, type, default,
   unit, range, group and a one-line help text. The dashboard builds its control from that entry.
+* **A new mechanism in a session** is a small pure function in `alliancesim/session.py` (with its
+  equation in the docstring and its C signature in `session.pxd`), called from the weekly loop in
+  `alliancesim/_kernel.pyx`. Both are compiled when the package is installed: run
+  `pip install -e .` again after changing them.
 * **A new preset** is a TOML file in `alliancesim/presets/` with a title, a summary, things to
   notice, things to try and a `[params]` table; it appears in the preset list.
 * **A new view** is a Solara component in `alliancesim/dashboard/views.py` that reads the model
