@@ -26,6 +26,7 @@ and seed give the same run.  Outputs are tables (see :mod:`alliancesim.tables`).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -214,7 +215,7 @@ class AllianceModel(mesa.Model):
         if p_per_week >= 1.0:
             return w + 1
         gap = math.log(1.0 - self.random.random()) / math.log1p(-p_per_week)
-        return w + 1 + int(gap) if gap < self.horizon else None
+        return w + 1 + int(gap) if w + gap < self.horizon else None
 
     def _schedule(self, week: int | None, *item) -> None:
         if week is not None and week <= self.horizon:
@@ -410,9 +411,10 @@ class AllianceModel(mesa.Model):
             return
         u = rnd.random()
         need = 0 if u < p.share_physical else 2 if u < p.share_physical + p.share_overwhelmed else 1
-        topics = np.zeros(len(TOPICS))
-        for topic in rnd.choices(range(len(TOPICS)), cum_weights=_TOPIC_CUM[need], k=rnd.randint(1, 3)):
-            topics[topic] += 1.0
+        topics = [0.0] * len(TOPICS)
+        cum = _TOPIC_CUM[need]
+        for _ in range(rnd.randint(1, 3)):
+            topics[bisect.bisect(cum, rnd.random() * cum[-1])] += 1.0
         distress = min(27.0, max(0.0, rnd.gauss(*NEED_DISTRESS[need])))
         pain = min(10.0, max(0.0, rnd.gauss(*NEED_PAIN[need])))
         i = C.add(
@@ -429,7 +431,8 @@ class AllianceModel(mesa.Model):
             pain=pain, pain_start=pain, pain_baseline=pain,
             home_x=hx, home_y=hy, arrived_week=w, updated_week=w,
         )
-        c = Client(self, i, person, rnd.choices(("she", "he", "they"), (0.62, 0.33, 0.05))[0], referrer)
+        u = rnd.random()
+        c = Client(self, i, person, "she" if u < 0.62 else "he" if u < 0.95 else "they", referrer)
         self.clients_all.append(c)
         self.person_client[person] = i
         self.new_clients += 1
