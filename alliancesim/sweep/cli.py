@@ -1,0 +1,178 @@
+"""Subcommands ``sweep``, ``sensitivity`` and ``report`` of the ``alliancesim`` command.
+
+::
+
+    alliancesim sweep SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
+                      [--retry-failed] [--quiet]
+    alliancesim sweep SPEC.toml --dry-run
+    alliancesim sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
+                      [--metrics a,b] [--retry-failed] [--dry-run] [--quiet]
+    alliancesim report DIR [--metrics a,b] [--out FOLDER]
+
+Exit status: 0 done (failed runs are recorded, not fatal), 2 bad input (one
+line on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
+command resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..cli import CliError, command
+from .storage import SweepError
+
+EXIT_INTERRUPTED = 130
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of workers, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {value}")
+    return value
+
+
+def _metric_names(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def _add_execution(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (see experiments/examples/)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output folder (required unless --dry-run); re-running with the same DIR resumes")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, default=None, metavar="N",
+                       help="local worker processes (default: one per CPU; 1 runs in this process)")
+    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="run on an existing Dask distributed cluster")
+    p.add_argument("--retry-failed", action="store_true", help="run the runs recorded as failed again")
+    p.add_argument("--dry-run", action="store_true", help="print what would run, run nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_sweep(p: argparse.ArgumentParser) -> None:
+    _add_execution(p)
+
+
+def _add_sensitivity(p: argparse.ArgumentParser) -> None:
+    _add_execution(p)
+    p.add_argument("--metrics", type=_metric_names, default=None, metavar="A,B",
+                   help="metrics to analyse (default: [sensitivity] metrics of the spec, else all stored)")
+
+
+def _add_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="a sweep's output folder")
+    p.add_argument("--metrics", type=_metric_names, default=None, metavar="A,B",
+                   help="metrics to plot (default: every stored metric)")
+    p.add_argument("--out", default=None, metavar="FOLDER", help="where the PNGs go (default: DIR/report)")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _need_out(args: argparse.Namespace) -> None:
+    if not args.dry_run and not args.out:
+        raise CliError("the following arguments are required: --out")
+
+
+def _execute(args: argparse.Namespace, spec):
+    from .execute import run_sweep
+
+    try:
+        result = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
+                           retry_failed=args.retry_failed, progress=not args.quiet, log=_err)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    if result.interrupted and not result.complete:
+        left = result.runs - result.ok - result.failed
+        _err(f"interrupted: {result.ok + result.failed} of {result.runs} runs stored in {result.path} "
+             f"({left} still to run); run the same command again to resume")
+    elif result.ran:
+        rate = f" ({result.runs_per_second:.2f} runs/s)" if result.seconds > 0 else ""
+        _err(f"finished {result.ran} runs in {result.seconds:.1f} s{rate}; {result.path} holds "
+             f"{result.ok} ok and {result.failed} failed of {result.runs}")
+    if result.failed and not result.ran:
+        _err(f"{result.failed} runs are stored as failed; --retry-failed runs them again")
+    if result.failed and result.first_error:
+        _err(f"failed runs are recorded with their error (status column); first: {result.first_error}")
+    return result
+
+
+@command("sweep", "run a parameter sweep (resumable) and store one row per run", _add_sweep)
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .execute import plan_sweep
+    from .spec import load_spec
+
+    _need_out(args)
+    spec = load_spec(args.spec)
+    if args.dry_run:
+        print(f"{spec.name}: {plan_sweep(spec).describe(spec)}")
+        for v in spec.varied:
+            print(f"  {v.name}: {v.describe()}")
+        return 0
+    result = _execute(args, spec)
+    return EXIT_INTERRUPTED if result.interrupted and not result.complete else 0
+
+
+@command("sensitivity", "Sobol' or Morris sensitivity indices: run the design, then table and bar charts",
+         _add_sensitivity)
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..metrics import METRICS
+    from .execute import plan_sweep
+    from .sensitivity import analyse, format_table, write_outputs
+    from .spec import load_spec
+
+    _need_out(args)
+    spec = load_spec(args.spec)
+    if spec.design not in ("sobol", "morris"):
+        raise CliError(f"sensitivity needs [design] method = \"sobol\" or \"morris\"; "
+                       f"{args.spec!r} uses {spec.design!r} (use 'alliancesim sweep' for it)")
+    for m in args.metrics or ():
+        if m not in spec.metrics:
+            raise CliError(f"--metrics: {m!r} is not "
+                           + ("among the spec's [outputs] metrics" if m in METRICS else "a metric"))
+    plan = plan_sweep(spec)
+    d = len(spec.varied)
+    if spec.design == "sobol":
+        per = f"N={spec.samples} x ({'2 x ' if spec.second_order else ''}{d} parameters + 2)"
+    else:
+        per = f"{spec.samples} trajectories x ({d} parameters + 1)"
+    distinct = f" ({plan.distinct} distinct)" if plan.distinct != plan.points else ""
+    print(f"sensitivity ({'Sobol' if spec.design == 'sobol' else 'Morris'}): this costs {plan.runs} runs: "
+          f"{per} = {plan.points} points{distinct} x {spec.replicates} "
+          f"replicate{'s' if spec.replicates != 1 else ''}, {spec.years:g} years each", flush=True)
+    if args.dry_run:
+        return 0
+    result = _execute(args, spec)
+    if result.interrupted and not result.complete:
+        return EXIT_INTERRUPTED
+    try:
+        ind = analyse(spec, args.out, metrics=args.metrics)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    print(format_table(ind), end="")
+    if not len(ind.table):
+        raise CliError("no metric could be analysed (see the reasons above)")
+    written = write_outputs(ind, Path(args.out) / "sensitivity")
+    print(f"wrote {len(written)} files to {Path(args.out) / 'sensitivity'}: "
+          + ", ".join(p.name for p in written[:4]) + (" ..." if len(written) > 4 else ""))
+    return 0
+
+
+@command("report", "plot a sweep: each varied parameter against each metric", _add_report)
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import make_report
+
+    try:
+        written = make_report(args.dir, metrics=args.metrics, out=args.out)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    for p in written:
+        print(p)
+    return 0
