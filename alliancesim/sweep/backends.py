@@ -5,8 +5,11 @@ back futures; the sweep loop (:mod:`alliancesim.sweep.execute`) keeps a bounded
 number of them in flight, so neither the plan nor the results pile up in memory.
 
 * :class:`SerialBackend` (``workers=1``): runs in the sweep process itself.
-* :class:`PoolBackend` (default): a :class:`concurrent.futures.ProcessPoolExecutor`
-  with ``forkserver`` processes (``spawn`` where forkserver is missing).  If a
+* :class:`PoolBackend` (default): a :class:`concurrent.futures.ProcessPoolExecutor`.
+  When the sweep process runs no other threads (the command line, a script) its
+  workers are forked from it, ready to run at once; otherwise (a notebook, the
+  dashboard) they come from a ``forkserver`` (``spawn`` where forkserver is
+  missing), which is safe with threads but must import the model first.  If a
   worker process dies (out of memory, killed), the pool is rebuilt and the runs
   it held are tried again, up to :data:`MAX_ATTEMPTS` times each.
 * :class:`DaskBackend` (``scheduler="tcp://HOST:PORT"`` or an existing
@@ -24,6 +27,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -99,11 +103,6 @@ class PoolBackend:
     def __init__(self, workers: int):
         self.workers = workers
         self.slots = 4 * workers
-        methods = multiprocessing.get_all_start_methods()
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if self._ctx.get_start_method() == "forkserver":
-            # Import (and warm up) the model once in the fork server; workers fork from it ready to run.
-            self._ctx.set_forkserver_preload(["alliancesim.sweep.worker", "alliancesim.sweep._warmup"])
         self.generation = 0
         self.restarts = 0
         self._progress = False  # a run finished since the pool was (re)started
@@ -114,9 +113,24 @@ class PoolBackend:
     def describe(self) -> str:
         return f"on {self.workers} local worker processes"
 
+    @staticmethod
+    def _context() -> multiprocessing.context.BaseContext:
+        """How to start workers: fork when nothing else runs in this process, else a fork server."""
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods and threading.active_count() == 1:
+            # With fork, the pool starts all its processes at the first submit, before its
+            # own manager thread: the process is still single-threaded when it forks.
+            return multiprocessing.get_context("fork")
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            # Import (and warm up) the model once in the fork server; workers fork from it ready to run.
+            ctx.set_forkserver_preload(["alliancesim.sweep.worker", "alliancesim.sweep._warmup"])
+        return ctx
+
     def _start(self) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx,
-                                         initializer=init_pool_worker, initargs=(os.getpid(),))
+        # The pool itself is made at the next submit, when its processes start: only then
+        # is it known whether this process is still free of other threads (see _context).
+        self._pool = None
         self.generation += 1
 
     def unit_size(self, mean_seconds: float | None) -> int:
@@ -128,6 +142,9 @@ class PoolBackend:
         # started with SIGINT blocked, and keep it blocked: Ctrl-C in a terminal reaches
         # the whole process group, and only the sweep process should act on it.
         with _sigint_blocked():
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context(),
+                                                 initializer=init_pool_worker, initargs=(os.getpid(),))
             fut = self._pool.submit(run_task, task)
         fut.generation = self.generation
         return fut
@@ -138,7 +155,8 @@ class PoolBackend:
         except BrokenProcessPool:
             if getattr(fut, "generation", None) == self.generation:
                 # First news of this breakage: replace the pool; its other runs come back here too.
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
                 self._fruitless = 0 if self._progress else self._fruitless + 1
                 if self._fruitless >= MAX_ATTEMPTS:
                     raise SweepError(

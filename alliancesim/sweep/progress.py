@@ -27,10 +27,15 @@ class Progress:
     def __init__(self, total: int, desc: str, *, enabled: bool = True, file: TextIO | None = None):
         from tqdm import tqdm
 
+        class _Bar(tqdm):
+            # No monitor thread: a sweep process without threads can fork its workers
+            # directly (fast start, see backends.PoolBackend).
+            monitor_interval = 0
+
         self.file = file or sys.stderr
         tty = bool(getattr(self.file, "isatty", lambda: False)())
         self.failed = 0
-        self.bar = tqdm(total=total, desc=desc, unit="run", file=self.file, disable=not enabled,
+        self.bar = _Bar(total=total, desc=desc, unit="run", file=self.file, disable=not enabled,
                         dynamic_ncols=tty, mininterval=0.5 if tty else 30.0, smoothing=0.05,
                         leave=True)
 

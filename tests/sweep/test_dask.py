@@ -50,7 +50,7 @@ def cluster():
                 left.append(cmd[:80])
         return left
 
-    wait_for(lambda: not ours(), timeout=20, what="the cluster's processes to exit")
+    wait_for(lambda: not ours(), timeout=60, what="the cluster's processes to exit")
 
 
 def test_local_cluster_gives_the_serial_results(reference, cluster, tmp_path):

@@ -144,7 +144,6 @@ def test_ctrl_c_stops_cleanly_keeps_what_finished_and_resumes(tmp_path):
 
 
 def test_a_dead_pool_worker_is_replaced_and_the_sweep_completes(tmp_path):
-    import psutil
 
     spec = write_spec(tmp_path, LONG_SPEC)
     out = tmp_path / "out"
@@ -153,12 +152,10 @@ def test_a_dead_pool_worker_is_replaced_and_the_sweep_completes(tmp_path):
     wait_for(lambda: len(parts(out)) >= 2, what="some stored runs")
 
     def workers():
-        found = []
-        for pid in alive(descendants(proc.pid)):
-            p = psutil.Process(pid)
-            if "forkserver" in " ".join(p.cmdline()) and p.ppid() != proc.pid:
-                found.append(pid)  # forked from the fork server: a pool worker
-        return found
+        # Pool workers are the processes named in the stored rows (host:pid) that still run
+        # under the sweep, whether they were forked from it or from a fork server.
+        stored = {int(w.rsplit(":", 1)[1]) for w in load_runs(out, columns=["worker"])["worker"]}
+        return [pid for pid in alive(descendants(proc.pid)) if pid in stored and pid != proc.pid]
 
     victim = wait_for(workers, what="pool workers")[0]
     os.kill(victim, signal.SIGKILL)  # as the kernel's out-of-memory killer would
