@@ -10,9 +10,9 @@ The weekly schedule (:meth:`AllianceModel.step`):
 3. **Sessions**: every client due this week sees their therapist while the
    therapist has capacity left.  The session updates the relationship, the
    client's distress and pain, and the therapist's learning; each equation is a
-   pure function in :mod:`alliancesim.session`.  The week's sessions are
-   computed together, one numpy array per quantity, then ruptures, repairs and
-   other events are written to the log one by one.
+   pure function in :mod:`alliancesim.session`, applied to the week's sessions
+   in one compiled loop (:mod:`alliancesim.kernel`); the log is then written
+   for the sessions where something happened.
 4. **After the session** the client books again, pauses, drops out, finishes,
    or stays on as a maintenance client; the therapist may refer them on.
 5. **Therapists** end the week: burnout builds with strain and eases with
@@ -75,6 +75,7 @@ LEAVE_UTILITY, LEAVE_IF_GOALS_MET = -0.7, 0.4
 BURNOUT_NOTICE_WEEKS = 4
 #: A therapist takes new clients while the diary is less than this full.
 OPEN_FOR_NEW_BELOW = 0.9
+#: Cumulative topic weights by need code, for drawing the topics a newcomer brings.
 _TOPIC_CUM = [list(np.cumsum(w)) for w in TOPIC_WEIGHTS]
 
 
@@ -82,8 +83,6 @@ _TOPIC_CUM = [list(np.cumsum(w)) for w in TOPIC_WEIGHTS]
 _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_incident", "in_play",
            "rupture", "confrontation", "noticed", "by_therapist", "by_client", "bond_before", "bond_hurt",
            "bond", "trusted", "recovered")
-
-
 
 
 class AllianceModel(mesa.Model):
@@ -116,7 +115,6 @@ class AllianceModel(mesa.Model):
         self.C = Table(CLIENT_COLUMNS, capacity=max(256, p.initial_clients * 2))
         self.R = Table(RELATIONSHIP_COLUMNS, capacity=max(512, p.initial_clients * 4))
         self.Rup = Table(RUPTURE_COLUMNS, capacity=1024)
-        self._engine_ = None  # set up once the sites are placed
         self.therapists_all: list[Therapist] = []
         self.clients_all: list[Client] = []
         self.relationships: list[Relationship] = []
@@ -134,7 +132,7 @@ class AllianceModel(mesa.Model):
         self.site_xy = np.array(self._place_sites(p.n_sites, p.town_radius_km))
         self._person_site_km = self._km(self.homes[:, 0:1], self.homes[:, 1:2]).tolist()
         self._homes = [tuple(h) for h in self.homes.tolist()]
-        self._engine_ = KN.Engine(p, self.site_xy)
+        self._engine_ = KN.Engine(p, self.site_xy)  # the compiled steps; see _engine()
         self._bound: tuple = ()
         self._open: list[tuple[int, int]] = []  # (therapist, site) of those taking new clients
 
@@ -272,9 +270,6 @@ class AllianceModel(mesa.Model):
         C = self.C
         for i in np.flatnonzero(C.used("relationship") >= 0).tolist():
             yield self.clients_all[i]
-
-    def distance(self, a, b) -> float:
-        return math.hypot(a[0] - b[0], a[1] - b[1])
 
     def _km(self, x, y) -> np.ndarray:
         """Distance (km) from home(s) at ``x, y`` to each site."""
