@@ -1,0 +1,140 @@
+"""Experiment 2: therapist self-awareness vs ruptures, repairs and client outcomes.
+
+Clark (2019, Discussion): greater self-awareness would have kept the therapist's own history
+(countertransference) out of the session, and rupture and repair are hard in massage because
+hands and attention are busy.  Question: do more self-aware therapists rupture less, repair more,
+and do their clients do better?
+
+Run-level figures come from the sweep (spec.toml: five self-awareness levels x two trigger
+strengths x 10 replicates).  Two things need the session and rupture tables, from re-runs of
+three replicates per point: how many sessions *begin* with a rupture still open (the model keeps
+one open rupture per relationship, and a session with one open cannot open another), and who
+repaired the ruptures that were repaired.
+
+    python experiments/02_self_awareness/run.py [--reduced] [--out DIR] [--workers N] [--fresh]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common as C  # noqa: E402
+
+REDUCED = {"replicates": 2, "years": 1}
+TRIGGERS = {0.5: "default triggers (intensity 0.5)", 0.85: "strong triggers (intensity 0.85)"}
+COLOURS = {0.5: "#4c78a8", 0.85: "#e45756"}
+
+
+def rupture_figures(model, row) -> dict:
+    """Per run: sessions that begin with an open rupture, new ruptures per session at risk, who repaired."""
+    from alliancesim.tables import rupture_table, session_table
+
+    ses = session_table(model).sort_values(["relationship_id", "session"])
+    open_after = ses["rupture_open"].to_numpy()
+    same = ses["relationship_id"].to_numpy()
+    open_before = np.zeros(len(ses), dtype=bool)
+    open_before[1:] = open_after[:-1] & (same[1:] == same[:-1])
+    new = (ses["rupture"] != "").to_numpy()
+    rup = rupture_table(model)
+    repaired = rup["repaired_by"].notna()
+    return {
+        "key": row["key"], "self_awareness_mean": row["self_awareness_mean"],
+        "trigger_intensity_mean": row["trigger_intensity_mean"],
+        "sessions": len(ses),
+        "open_at_start_share": float(open_before.mean()),
+        "new_per_session_at_risk": float(new[~open_before].mean()),
+        "noticed_share": float(rup["noticed"].mean()) if len(rup) else np.nan,
+        "repaired_by_therapist_share": float((rup["repaired_by"] == "therapist").sum() / repaired.sum())
+        if repaired.any() else np.nan,
+        "open_when_relationship_ended": float(
+            np.mean([r.end_reason is not None and bool(model.R.unresolved_at_end[r.idx])
+                     for r in model.relationships if r.end_reason is not None]))
+        if any(r.end_reason is not None for r in model.relationships) else np.nan,
+    }
+
+
+def main(argv=None) -> None:
+    ctx = C.parse_args(__file__, argv)
+    spec = C.load_spec(ctx, REDUCED)
+    runs = C.run_sweep(ctx, spec)
+    runs["ruptures_per_100"] = 100 * runs["rupture_share"]
+    runs["countertransference_per_100"] = 100 * runs["rupture_share"] * runs["countertransference_share"]
+    runs["other_per_100"] = runs["ruptures_per_100"] - runs["countertransference_per_100"]
+    by = ["trigger_intensity_mean", "self_awareness_mean"]
+    metrics = ["ruptures_per_100", "countertransference_per_100", "other_per_100", "repaired_share",
+               "dropout_share", "improved_by_8", "depression_smd_course", "mean_alliance", "sessions_to_trust"]
+    table = C.summarise(runs, by, metrics)
+
+    n_rerun = ctx.size(3, 1)
+    rr = pd.DataFrame(C.rerun(ctx, C.first_replicates(runs, n_rerun), rupture_figures, check="rupture_share"))
+    rmetrics = ["open_at_start_share", "new_per_session_at_risk", "noticed_share", "repaired_by_therapist_share",
+                "open_when_relationship_ended"]
+    rtable = C.summarise(rr, by, rmetrics)
+
+    # ---- figure -------------------------------------------------------------------------
+    fig, (a, b, c, d) = C.figure(2, 2, size=(11.5, 8.0))
+    for trig, label in TRIGGERS.items():
+        t = table[table["trigger_intensity_mean"] == trig]
+        r = rtable[rtable["trigger_intensity_mean"] == trig]
+        col = COLOURS[trig]
+        shift = -0.012 if trig == 0.5 else 0.012  # side by side, so the error bars do not hide each other
+        x = t["self_awareness_mean"] + shift
+        C.errorbar(a, x, t["ruptures_per_100"], t["ruptures_per_100_lo"], t["ruptures_per_100_hi"], color=col,
+                   label=f"all new ruptures, {label}")
+        C.errorbar(a, x, t["countertransference_per_100"], t["countertransference_per_100_lo"],
+                   t["countertransference_per_100_hi"], color=col, ls="--", marker="s",
+                   label="of which countertransference")
+        xr = r["self_awareness_mean"] + shift
+        C.errorbar(b, xr, 100 * r["open_at_start_share"], 100 * r["open_at_start_share_lo"],
+                   100 * r["open_at_start_share_hi"], color=col, label=f"begin with a rupture open, {label}")
+        C.errorbar(b, xr, 100 * r["new_per_session_at_risk"], 100 * r["new_per_session_at_risk_lo"],
+                   100 * r["new_per_session_at_risk_hi"], color=col, ls="--", marker="s",
+                   label="new rupture, among sessions with none open")
+        C.errorbar(c, x, t["repaired_share"], t["repaired_share_lo"], t["repaired_share_hi"], color=col,
+                   label=f"ruptures repaired, {label}")
+        C.errorbar(c, xr, r["repaired_by_therapist_share"], r["repaired_by_therapist_share_lo"],
+                   r["repaired_by_therapist_share_hi"], color=col, ls="--", marker="s",
+                   label="of the repairs, made by the therapist")
+        C.errorbar(d, x, t["dropout_share"], t["dropout_share_lo"], t["dropout_share_hi"], color=col,
+                   label=f"dropout share, {label}")
+        C.errorbar(d, x, t["improved_by_8"], t["improved_by_8_lo"], t["improved_by_8_hi"], color=col, ls="--",
+                   marker="s", label="improved by session 8")
+    a.set_ylabel("per 100 sessions")
+    a.set_title(f"New ruptures ({spec.replicates} runs per point)", fontsize=10)
+    b.set_ylabel("per 100 sessions")
+    b.set_title(f"Ruptures left open ({n_rerun} re-runs per point)", fontsize=10)
+    c.set_ylabel("share")
+    c.set_ylim(0, 1.02)
+    c.set_title("Repair", fontsize=10)
+    d.set_ylabel("share of clients")
+    d.set_ylim(0, 0.8)
+    d.set_title("Clients", fontsize=10)
+    for ax in (a, b, c, d):
+        ax.set_xlabel("therapists' mean self-awareness")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    a.set_ylim(bottom=0)
+    b.set_ylim(bottom=0)
+    fig.suptitle("Experiment 2: self-awareness (error bars: 95 % CI over runs)", fontsize=11)
+    C.save_figure(ctx, fig, "self_awareness.png")
+
+    # ---- tables -------------------------------------------------------------------------
+    both = table.merge(rtable, on=by, how="left")
+    text = C.with_ci(both, [*metrics, *rmetrics], 3)
+    text = text[[*by, "ruptures_per_100", "countertransference_per_100", "open_at_start_share",
+                 "new_per_session_at_risk", "repaired_share", "repaired_by_therapist_share", "dropout_share",
+                 "improved_by_8", "depression_smd_course", "mean_alliance"]]
+    C.write_table(ctx, both, "table", title="Experiment 2: self-awareness", text=text,
+                  notes=[f"Run-level columns: {spec.replicates} runs per row. open_at_start_share, "
+                         "new_per_session_at_risk and repaired_by_therapist_share: "
+                         f"{n_rerun} re-runs per row."])
+    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun})
+
+
+if __name__ == "__main__":
+    main()
