@@ -18,7 +18,18 @@ import time
 import traceback
 from typing import Any
 
-__all__ = ["init_pool_worker", "run_task", "run_tasks", "worker_version"]
+__all__ = ["dask_setup", "init_pool_worker", "run_task", "run_tasks", "worker_version"]
+
+
+def dask_setup(worker=None) -> None:
+    """Warm a Dask worker up when it starts: ``dask worker ... --preload alliancesim.sweep.worker``.
+
+    Dask calls this for a preloaded module.  It imports what a run needs and makes
+    one tiny run, so the worker's first sweep task does not pay for them (about a
+    second per worker process, a fresh import of the model and its tables).  The
+    local pool does the same in its fork server.
+    """
+    from . import _warmup  # noqa: F401 - importing it warms up (once per process)
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
