@@ -56,6 +56,22 @@ def check_table(path: Path) -> None:
     assert np.isfinite(numbers.to_numpy(dtype=float)).any(axis=0).sum() >= 2, f"{path.name} is all NaN"
 
 
+def check_output(path: Path, reduced: bool) -> None:
+    """One output of an experiment: a figure that is not blank, a table with numbers, a Markdown
+    table that says whether it comes from a reduced run."""
+    assert path.is_file(), f"{path.parent.name}/{path.name} was not written"
+    if path.suffix == ".png":
+        check_figure(path)
+    elif path.suffix == ".csv":
+        check_table(path)
+    elif path.suffix == ".md":
+        text = path.read_text()
+        if not reduced:
+            assert "REDUCED SIZE" not in text, path
+        elif path.name != "calibration.md":
+            assert text.count("\n|") >= 3 and "REDUCED SIZE" in text, path
+
+
 def test_every_experiment_folder_is_known():
     found = sorted(p.name for p in EXPERIMENTS.iterdir() if p.is_dir() and p.name[:2].isdigit())
     assert found == sorted(EXPECTED)
@@ -87,15 +103,7 @@ def test_reduced_run_all_writes_every_output(tmp_path):
         assert info["reduced"] is True and info["sweep_runs"] >= 2, info
         assert sorted(info["outputs"]) == sorted(files), (name, info["outputs"])
         for f in files:
-            path = folder / f
-            assert path.is_file(), f"{name}/{f} was not written"
-            if f.endswith(".png"):
-                check_figure(path)
-            elif f.endswith(".csv"):
-                check_table(path)
-            elif f.endswith(".md"):
-                text = path.read_text()
-                assert text.count("\n|") >= 3 and "REDUCED SIZE" in text or f == "calibration.md", f
+            check_output(folder / f, reduced=True)
     # The committed figures are never touched by a reduced run.
     for name in EXPECTED:
         assert not (EXPERIMENTS / name / "sweep").exists()
@@ -115,14 +123,7 @@ def test_committed_outputs_come_from_a_full_run_of_the_current_files(name):
     assert info["common_sha256"] == sha256(EXPERIMENTS / "common.py"), "experiments/common.py changed since the full run"
     assert sorted(info["outputs"]) == sorted(EXPECTED[name])
     for f in EXPECTED[name]:
-        path = folder / f
-        assert path.is_file(), f"{name}/{f}"
-        if f.endswith(".png"):
-            check_figure(path)
-        elif f.endswith(".csv"):
-            check_table(path)
-        elif f.endswith(".md"):
-            assert "REDUCED SIZE" not in path.read_text()
+        check_output(folder / f, reduced=False)
     results = (folder / "RESULTS.md").read_text()
     assert "python experiments/" in results, f"{name}/RESULTS.md does not say which command produced it"
 
