@@ -103,11 +103,11 @@ def bench_views(at: list[int], weeks: int, seed: int) -> list[tuple[int, str, li
 
 def bench_page(at: list[int], weeks: int) -> list[tuple[int, str, list[float]]]:
     import ipyvuetify as v
-    import ipywidgets
     import solara
     import solara.server.app  # noqa: F401 - patches widgets for virtual kernels, as in the server
     from solara.server import kernel, kernel_context
 
+    from alliancesim.dashboard._widgets import widgets_under
     from alliancesim.dashboard.app import Page
 
     context = kernel_context.VirtualKernelContext(id="bench", kernel=kernel.Kernel(), session_id="bench")
@@ -116,21 +116,7 @@ def bench_page(at: list[int], weeks: int) -> list[tuple[int, str, list[float]]]:
         box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
 
         def widgets(cls) -> list:
-            found, queue, seen = [], [box], set()
-            while queue:
-                item = queue.pop()
-                if isinstance(item, ipywidgets.Widget):
-                    if id(item) in seen:
-                        continue
-                    seen.add(id(item))
-                    if isinstance(item, cls):
-                        found.append(item)
-                    queue.extend(getattr(item, name, None) for name in item.keys)
-                elif isinstance(item, (list, tuple)):
-                    queue.extend(item)
-                elif isinstance(item, dict):
-                    queue.extend(item.values())
-            return found
+            return [w for w in widgets_under(box) if isinstance(w, cls)]
 
         def buttons(label: str) -> list:
             return [b for b in widgets(v.Btn) if label in [c for c in b.children if isinstance(c, str)]]

@@ -17,6 +17,7 @@ import pytest
 import solara
 from reacton.find import Finder
 
+from alliancesim.dashboard._widgets import widgets_under as _widgets_under
 from alliancesim.dashboard.app import PRESET_ENV, SEED_ENV, Page
 from alliancesim.dashboard.export import EXPORT_DIR_ENV
 
@@ -38,22 +39,8 @@ def kernel_context():
 
 
 def widgets_under(root) -> list:
-    """``root`` and every widget below it (children, slots, any widget-valued trait), once each."""
-    roots = root.widgets if isinstance(root, Finder) else [root]
-    found, seen, queue = [], set(), list(roots)
-    while queue:
-        item = queue.pop(0)
-        if isinstance(item, ipywidgets.Widget):
-            if id(item) in seen:
-                continue
-            seen.add(id(item))
-            found.append(item)
-            queue.extend(getattr(item, name, None) for name in item.keys)
-        elif isinstance(item, (list, tuple)):
-            queue.extend(item)
-        elif isinstance(item, dict):
-            queue.extend(item.values())
-    return found
+    """``root`` (a Finder or a widget) and every widget below it, once each."""
+    return _widgets_under(*(root.widgets if isinstance(root, Finder) else [root]))
 
 
 def walk(root, cls=ipywidgets.Widget, pred=lambda w: True) -> list:
