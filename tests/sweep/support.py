@@ -143,12 +143,29 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str
 
 
 def descendants(pid: int) -> list[int]:
+    """Processes below ``pid``, leaving out the Playwright driver and everything under it.
+
+    The browser tests keep one Chromium (under Playwright's driver) for the whole test session,
+    and Chromium starts and ends helper processes of its own whenever it likes; they are not a
+    sweep's.
+    """
     import psutil
 
-    try:
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
+    out, queue = [], [pid]
+    while queue:
+        try:
+            children = psutil.Process(queue.pop()).children()
+        except psutil.NoSuchProcess:
+            continue
+        for child in children:
+            try:
+                if any("playwright" in part for part in child.cmdline()):
+                    continue
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            out.append(child.pid)
+            queue.append(child.pid)
+    return out
 
 
 def alive(pids) -> list[int]:
