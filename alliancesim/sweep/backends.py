@@ -227,14 +227,13 @@ class DaskBackend:
             self.stop()
             raise SweepError(f"the Dask workers at {self.address} cannot run alliancesim "
                              f"({type(exc).__name__}: {' '.join(str(exc).split())}); install it on every worker") from None
-        from .. import __version__
-
-        wrong = {w: v for w, v in versions.items() if v != __version__}
+        here = worker_version()
+        wrong = {w: v for w, v in versions.items() if v != here}
         if wrong:
             w, v = next(iter(wrong.items()))
             self.stop()
-            raise SweepError(f"Dask worker {w} has alliancesim {v} but this is {__version__}; "
-                             "install the same version everywhere")
+            raise SweepError(f"Dask worker {w} has alliancesim {v} but this is {here} (version+code "
+                             "fingerprint); install the same code everywhere")
         threads = sum(client.nthreads().values())
         self.slots = max(8, 2 * threads)
 

@@ -2,7 +2,8 @@
 
 Layout of ``DIR``::
 
-    manifest.json        what the sweep is (its spec in canonical form, version, counts)
+    manifest.json        what the sweep is (its spec in canonical form, version, code
+                         fingerprint, counts)
     spec.toml            the spec file as given, for the record
     design.parquet       the design points (values, and unit coordinates for sampled designs)
     runs/part-000001.parquet, ...
@@ -249,10 +250,13 @@ class SweepDir:
         """Write the manifest and design of a new sweep, or check they match ``spec``.
 
         Raises SweepError when the folder holds a different sweep (another
-        spec, or another alliancesim version), rather than mixing the two.
+        spec, another alliancesim version, or other model code: see
+        :func:`alliancesim.runner.code_fingerprint`), rather than mixing the two.
         """
         from .. import __version__
+        from ..runner import code_fingerprint
 
+        fingerprint = code_fingerprint()
         canonical = json.loads(json.dumps(spec.canonical()))
         if self.manifest_path.exists():
             old = read_manifest(self.path)
@@ -264,6 +268,12 @@ class SweepDir:
                 raise SweepError(f"{str(self.path)!r} was started with alliancesim "
                                  f"{old.get('alliancesim_version')} and this is {__version__}; "
                                  "finish it with that version or choose another --out")
+            # Same version, edited model: resuming would mix two models' runs in one table.
+            # (Sweeps started before fingerprints were stored have none to compare.)
+            if old.get("code_fingerprint", fingerprint) != fingerprint:
+                raise SweepError(f"{str(self.path)!r} was started with other model code (fingerprint "
+                                 f"{old['code_fingerprint']}, this is {fingerprint}); "
+                                 "finish it with that code or choose another --out")
             if not self.design_path.exists():
                 raise SweepError(f"{str(self.path)!r} has a manifest but no design.parquet")
             return
@@ -288,6 +298,7 @@ class SweepDir:
         manifest = {
             "format": FORMAT,
             "alliancesim_version": __version__,
+            "code_fingerprint": fingerprint,
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "name": spec.name,
             "source": spec.source,

@@ -84,10 +84,11 @@ def run_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def worker_version() -> str:
-    """The alliancesim version a (Dask) worker has installed."""
+    """What a (Dask) worker runs: ``"<alliancesim version>+<code fingerprint>"``."""
     from .. import __version__
+    from ..runner import code_fingerprint
 
-    return __version__
+    return f"{__version__}+{code_fingerprint()}"
 
 
 def init_pool_worker(parent_pid: int) -> None:

@@ -110,3 +110,32 @@ def test_a_killed_worker_does_not_stop_the_sweep(cluster, tmp_path):
     check_rows_rerun(spec, df)
     assert victim not in set(client.run(os.getpid).values())  # the nanny replaced it
     client.wait_for_workers(2, timeout=30)
+
+
+def _pretend_other_code(other: bool) -> None:
+    """Run on a worker: make it report other model code (or its own again)."""
+    import alliancesim.runner as runner
+
+    if other:
+        runner._real_code_fingerprint = runner.code_fingerprint
+        runner.code_fingerprint = lambda package_dir=None: "0123456789abcdef"
+    elif hasattr(runner, "_real_code_fingerprint"):
+        runner.code_fingerprint = runner._real_code_fingerprint
+
+
+def test_workers_with_other_model_code_are_refused(reference, cluster, tmp_path):
+    """Same version number, other code on the workers: refused in one line before any run."""
+    from alliancesim.sweep import SweepError
+
+    spec, _, _ = reference
+    _, client = cluster
+    client.run(_pretend_other_code, True)
+    try:
+        with pytest.raises(SweepError) as info:
+            run_sweep(spec, tmp_path / "out", client=client, progress=False)
+    finally:
+        client.run(_pretend_other_code, False)
+    message = str(info.value)
+    assert "+0123456789abcdef" in message and "install the same code everywhere" in message
+    assert "\n" not in message
+    assert not list((tmp_path / "out").glob("runs/*.parquet"))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -17,6 +18,7 @@ import pytest
 from alliancesim import __version__
 from alliancesim.metrics import METRICS
 from alliancesim.params import defaults
+from alliancesim.runner import code_fingerprint
 from alliancesim.sweep import SweepError, load_runs, load_spec, load_weekly
 from alliancesim.sweep.design import design_chunks, n_points
 from alliancesim.sweep.storage import RunWriter, SweepDir, run_schema
@@ -95,6 +97,7 @@ import datetime as dt, io, os, sys, time
 import pyarrow.parquet as pq
 from alliancesim.metrics import METRICS
 from alliancesim.params import defaults
+from alliancesim.runner import code_fingerprint
 from alliancesim.sweep import storage
 row = {"status": "ok", "point": 0, "replicate": 0, "seed": 1, "duration_s": 0.1,
        "finished_at": dt.datetime.now(dt.UTC), **defaults(), **{m: 1.0 for m in METRICS}}
@@ -202,6 +205,45 @@ def test_folder_of_another_sweep_is_refused(tmp_path):
     (tmp_path / "out" / "manifest.json").write_text(json.dumps(manifest))
     with SweepDir(tmp_path / "out") as d, pytest.raises(SweepError, match="started with alliancesim 0.0.1"):
         d.prepare(spec, design_chunks(spec), 2, 6)
+
+
+
+def test_folder_started_with_other_model_code_is_refused(tmp_path):
+    """Same version, edited model: resuming would mix two models' runs, so it is refused in one
+    line; a manifest from before fingerprints were stored is resumed as before."""
+    spec, sdir = open_dir(tmp_path)
+    sdir.__exit__(None, None, None)
+    path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["code_fingerprint"] == code_fingerprint()
+    path.write_text(json.dumps({**manifest, "code_fingerprint": "0123456789abcdef"}))
+    with SweepDir(tmp_path / "out") as d, pytest.raises(SweepError) as info:
+        d.prepare(spec, design_chunks(spec), 2, 6)
+    message = str(info.value)
+    assert "other model code" in message and "0123456789abcdef" in message and "\n" not in message
+    del manifest["code_fingerprint"]
+    path.write_text(json.dumps(manifest))
+    with SweepDir(tmp_path / "out") as d:
+        d.prepare(spec, design_chunks(spec), 2, 6)
+
+
+def test_code_fingerprint_follows_the_files_that_decide_a_run(tmp_path):
+    import alliancesim
+
+    package = Path(alliancesim.__file__).parent
+    copy = tmp_path / "alliancesim"
+    for pattern in ("*.py", "*.pyx", "*.pxd", "presets/*.toml", "sweep/*.py", "dashboard/*.py"):
+        for f in package.glob(pattern):
+            (copy / f.relative_to(package)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / f.relative_to(package)).write_bytes(f.read_bytes())
+    base = code_fingerprint.__wrapped__(str(copy))
+    assert base == code_fingerprint()
+    (copy / "dashboard" / "app.py").write_text("# the dashboard does not change a run\n")
+    (copy / "sweep" / "report.py").write_text("# nor do the sweep's plots\n")
+    assert code_fingerprint.__wrapped__(str(copy)) == base
+    session = copy / "session.py"
+    session.write_text(session.read_text() + "\n# an edited session\n")
+    assert code_fingerprint.__wrapped__(str(copy)) != base
 
 
 def test_drop_failed_removes_only_failed_rows(tmp_path):
