@@ -475,8 +475,10 @@ def sha256(path: Path) -> str:
 
 
 def finish(ctx: Context, facts: Mapping[str, Any] | None = None) -> Path:
-    """Write ``run_info.json`` (what ran, at what size, how long, from which spec and script)."""
+    """Write ``run_info.json`` (what ran, at what size, how long, from which spec, script and
+    model code)."""
     from alliancesim import __version__
+    from alliancesim.runner import code_fingerprint
 
     info = {
         "experiment": ctx.name,
@@ -487,6 +489,7 @@ def finish(ctx: Context, facts: Mapping[str, Any] | None = None) -> Path:
         "reruns": ctx.reruns,
         "seconds": round(time.perf_counter() - ctx.started, 1),
         "alliancesim_version": __version__,
+        "code_fingerprint": code_fingerprint(),
         "spec_sha256": sha256(ctx.folder / "spec.toml"),
         "script_sha256": sha256(ctx.folder / "run.py"),
         "common_sha256": sha256(HERE / "common.py"),

@@ -114,13 +114,17 @@ def test_reduced_run_all_writes_every_output(tmp_path):
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_committed_outputs_come_from_a_full_run_of_the_current_files(name):
     """The figures, tables and run_info.json in the repository come from the full-size run of the
-    spec and script as they are now: change either and ``python experiments/run_all.py`` must run again."""
+    spec, script and model code as they are now: change any and ``python experiments/run_all.py``
+    must run again."""
     folder = EXPERIMENTS / name
     info = json.loads((folder / "run_info.json").read_text())
     assert info["reduced"] is False
     assert info["spec_sha256"] == sha256(folder / "spec.toml"), f"{name}/spec.toml changed since the full run"
     assert info["script_sha256"] == sha256(folder / "run.py"), f"{name}/run.py changed since the full run"
     assert info["common_sha256"] == sha256(EXPERIMENTS / "common.py"), "experiments/common.py changed since the full run"
+    from alliancesim.runner import code_fingerprint
+
+    assert info["code_fingerprint"] == code_fingerprint(), "the model code changed since the full run"
     assert sorted(info["outputs"]) == sorted(EXPECTED[name])
     for f in EXPECTED[name]:
         check_output(folder / f, reduced=False)
