@@ -246,16 +246,7 @@ def rerun(ctx: Context, runs: pd.DataFrame, extract: Callable, *, check: str | N
                  if k in ("key", "point", "replicate", "seed") or k in params}
         tasks.append((path, extract.__name__, params, int(row["seed"]), want, extra))
     started = time.perf_counter()
-    if ctx.workers > 1 and len(tasks) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
-
-        if str(HERE) not in sys.path:
-            sys.path.insert(0, str(HERE))
-        with ProcessPoolExecutor(min(ctx.workers, len(tasks)), mp_context=get_context("spawn")) as pool:
-            out = list(pool.map(_rerun_one, tasks))
-    else:
-        out = [_rerun_one(t) for t in tasks]
+    out = _map(ctx, _rerun_one, tasks)
     ctx.reruns += len(tasks)
     ctx.log(f"re-ran {len(tasks)} runs for their tables in {time.perf_counter() - started:.1f} s")
     return out
@@ -269,14 +260,20 @@ def _call(task: tuple[str, str, Any]) -> Any:
 def pmap(ctx: Context, fn: Callable, items: Sequence[Any]) -> list[Any]:
     """``[fn(item) for item in items]`` over ``ctx.workers`` processes (``fn``: a module-level
     function of the calling script)."""
-    tasks = [(inspect.getfile(fn), fn.__name__, item) for item in items]
+    return _map(ctx, _call, [(inspect.getfile(fn), fn.__name__, item) for item in items])
+
+
+def _map(ctx: Context, worker: Callable, tasks: list) -> list[Any]:
+    """``[worker(t) for t in tasks]``, in order, over ``ctx.workers`` fresh (spawned) processes."""
     if ctx.workers > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
+        if str(HERE) not in sys.path:  # the spawned processes import this module by name
+            sys.path.insert(0, str(HERE))
         with ProcessPoolExecutor(min(ctx.workers, len(tasks)), mp_context=get_context("spawn")) as pool:
-            return list(pool.map(_call, tasks))
-    return [_call(t) for t in tasks]
+            return list(pool.map(worker, tasks))
+    return [worker(t) for t in tasks]
 
 
 def first_replicates(runs: pd.DataFrame, n: int) -> pd.DataFrame:

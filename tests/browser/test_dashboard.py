@@ -98,6 +98,13 @@ def test_page_loads_offline_with_no_failed_requests_and_no_errors(offline_page, 
     offline_page.assert_clean()
 
 
+def step_to(op, week: int) -> None:
+    """Press Step until the page shows ``week`` (from week 0), waiting for each week in turn."""
+    for w in range(1, week + 1):
+        op.step()
+        wait_for_week(op, w)
+
+
 def test_step_advances_the_week_and_play_pauses(offline_page, dashboard_url, artifacts_dir):
     op = offline_page
     op.goto(dashboard_url)
@@ -172,9 +179,7 @@ def test_preset_selector_loads_a_preset(offline_page, dashboard_url):
 def test_relationship_inspector_draws_a_chart_for_a_chosen_pair(offline_page, dashboard_url):
     op = offline_page
     op.goto(dashboard_url)
-    for week in range(1, 7):
-        op.step()
-        wait_for_week(op, week)
+    step_to(op, 6)
     open_tab(op, "Relationship")
     assert image_size(op, "relationship") > 500
     before = image_src(op, "relationship")
@@ -193,9 +198,7 @@ def test_relationship_inspector_draws_a_chart_for_a_chosen_pair(offline_page, da
 def test_export_writes_files(offline_page, dashboard_url, dashboard_server):
     op = offline_page
     op.goto(dashboard_url)
-    for week in range(1, 4):
-        op.step()
-        wait_for_week(op, week)
+    step_to(op, 3)
     open_tab(op, "Export")
     op.page.get_by_role("button", name="Export this run").click()
     done = op.page.locator(".as-export-done")
