@@ -317,7 +317,8 @@ def write_outputs(model: AllianceModel, out: str | Path, *, csv: bool = False,
     """Write every table and ``summary.json`` to ``out``; returns the summary dict.
 
     Parquet always; CSV too when ``csv`` is true.  The summary holds the
-    package version, seed, parameters and the headline metrics of
+    package version, the code fingerprint, the engine that ran, the seed,
+    parameters and the headline metrics of
     :func:`alliancesim.metrics.summary_metrics`.
     """
     from . import __version__
@@ -331,8 +332,12 @@ def write_outputs(model: AllianceModel, out: str | Path, *, csv: bool = False,
         if csv:
             write_table(df, out / f"{name}.csv")
         del df
+    from .fingerprint import code_fingerprint
+
     summary = {
         "alliancesim_version": __version__,
+        "code_fingerprint": code_fingerprint(),
+        "engine": model.engine,
         "seed": model.seed,
         "weeks": model.week,
         "params": model.params.as_dict(),
