@@ -237,6 +237,10 @@ def rerun(ctx: Context, runs: pd.DataFrame, extract: Callable, *, check: str | N
     figures).  ``check`` names a stored metric that each re-run must reproduce exactly.
     Runs in ``ctx.workers`` processes; results come back in the order of ``runs``.
     """
+    import pickle
+
+    from alliancesim.runner import code_fingerprint
+
     path = inspect.getfile(extract)
     tasks = []
     for row in runs.to_dict("records"):
@@ -245,10 +249,30 @@ def rerun(ctx: Context, runs: pd.DataFrame, extract: Callable, *, check: str | N
         extra = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()
                  if k in ("key", "point", "replicate", "seed") or k in params}
         tasks.append((path, extract.__name__, params, int(row["seed"]), want, extra))
+    # A full-size run keeps each re-run's result beside the sweep, keyed by the model code, the
+    # extract function's source and the run, so redrawing after a change to the prose or the
+    # figures re-runs nothing; --fresh deletes them with the sweep.
+    cache = ctx.data / "reruns"
+    source = code_fingerprint() + inspect.getsource(extract)
+    keys = [hashlib.sha256(json.dumps([source, t[2], t[3], t[4], t[5]], sort_keys=True, default=str)
+                           .encode()).hexdigest()[:24] for t in tasks]
+    out: list[Any] = [None] * len(tasks)
+    todo = list(range(len(tasks)))
+    if not ctx.reduced:
+        todo = [i for i in todo if not (cache / f"{keys[i]}.pkl").exists()]
+        for i in set(range(len(tasks))) - set(todo):
+            out[i] = pickle.loads((cache / f"{keys[i]}.pkl").read_bytes())
     started = time.perf_counter()
-    out = _map(ctx, _rerun_one, tasks)
+    for i, result in zip(todo, _map(ctx, _rerun_one, [tasks[i] for i in todo])):
+        out[i] = result
+        if not ctx.reduced:
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / f"{keys[i]}.tmp"
+            tmp.write_bytes(pickle.dumps(result))
+            tmp.replace(cache / f"{keys[i]}.pkl")
     ctx.reruns += len(tasks)
-    ctx.log(f"re-ran {len(tasks)} runs for their tables in {time.perf_counter() - started:.1f} s")
+    ctx.log(f"re-ran {len(todo)} runs for their tables in {time.perf_counter() - started:.1f} s"
+            + (f" ({len(tasks) - len(todo)} kept from an earlier run)" if len(todo) < len(tasks) else ""))
     return out
 
 
@@ -471,9 +495,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def finish(ctx: Context, facts: Mapping[str, Any] | None = None) -> Path:
-    """Write ``run_info.json`` (what ran, at what size, how long, from which spec, script and
-    model code)."""
+def finish(ctx: Context, facts: Mapping[str, Any] | None = None, *,
+           prose: Callable[[Prose], Any] | None = None, headline: tuple[str, str] | None = None) -> Path:
+    """Write ``run_info.json`` (what ran, at what size, how long, from which spec, script, note
+    template and model code) and, with ``prose``, the results note (see :func:`write_results`)."""
     from alliancesim import __version__
     from alliancesim.runner import code_fingerprint
 
@@ -490,10 +515,231 @@ def finish(ctx: Context, facts: Mapping[str, Any] | None = None) -> Path:
         "spec_sha256": sha256(ctx.folder / "spec.toml"),
         "script_sha256": sha256(ctx.folder / "run.py"),
         "common_sha256": sha256(HERE / "common.py"),
-        "outputs": sorted(p.name for p in ctx.written),
+        **({"template_sha256": sha256(ctx.folder / TEMPLATE)} if prose else {}),
+        "outputs": sorted([p.name for p in ctx.written] + (["RESULTS.md", QUOTES] if prose else [])),
         **(dict(facts) if facts else {}),
     }
+    if prose:
+        write_results(ctx, info, prose, headline)
     path = ctx.out / "run_info.json"
     path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     ctx.log(f"done in {info['seconds']} s: {', '.join(info['outputs'])} in {ctx.out}")
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# results notes written from the tables
+#
+# A note's prose is a template (``RESULTS.template.md`` beside ``run.py``) with named
+# placeholders, ``{stayed_none}``.  The script fills each placeholder with a :class:`Prose`
+# method that reads the number from a table it has just written (or a frozen table committed
+# beside it) and records where it came from; :func:`finish` then writes ``RESULTS.md`` and
+# ``quotes.json`` (every placeholder's text and the table cells behind it).  The README's
+# experiment table is filled the same way from each experiment's headline.
+# tests/experiments/test_prose.py re-derives every quoted number from the committed tables.
+
+#: The results note's template, beside each experiment's run.py.
+TEMPLATE = "RESULTS.template.md"
+#: Where the filled placeholders and their sources are recorded.
+QUOTES = "quotes.json"
+#: Interval dash and minus sign used in every quoted number.
+DASH, MINUS = "–", "−"
+
+
+def format_number(value: float, digits: int, scale: float = 1.0) -> str:
+    """How every quoted number is written: ``value * scale`` rounded to ``digits`` places, with a
+    true minus sign; "–" for a missing value.  Rounding halves follows Python's ``format``."""
+    if value is None or not math.isfinite(float(value)):
+        return DASH
+    text = f"{float(value) * scale:.{digits}f}"
+    if text.startswith("-"):
+        text = text[1:] if float(text[1:]) == 0 else MINUS + text[1:]  # no "−0.00"
+    return text
+
+
+def read_source(folder: Path, table: str) -> pd.DataFrame | dict:
+    """A quoted table: ``*.csv`` as a DataFrame, ``run_info.json`` (or other JSON) as a dict."""
+    path = folder / table
+    if table.endswith(".json"):
+        return json.loads(path.read_text(encoding="utf-8"))
+    return pd.read_csv(path)
+
+
+def cell_value(source: pd.DataFrame | dict, row: Mapping[str, Any] | None, column: str) -> float:
+    """The number in ``column`` of the one row matching ``row`` (a dict of column values); for a
+    JSON source, ``row`` is None and ``column`` is a key.
+
+    Raises
+    ------
+    KeyError
+        If no row, or more than one, matches, or the column does not exist.
+    """
+    if isinstance(source, dict):
+        return float(source[column])
+    if column not in source.columns:
+        raise KeyError(f"no column {column!r}")
+    mask = np.ones(len(source), dtype=bool)
+    for key, want in (row or {}).items():
+        have = source[key]
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            mask &= np.isclose(have.to_numpy(dtype=float), float(want), rtol=0, atol=1e-9)
+        else:
+            mask &= (have.astype(str) == str(want)).to_numpy()
+    if mask.sum() != 1:
+        raise KeyError(f"{mask.sum()} rows match {dict(row or {})}")
+    return float(source.loc[mask, column].iloc[0])
+
+
+class Prose:
+    """Fills a results note's placeholders from tables, recording every number's source.
+
+    Each method returns the text it put in and keeps a record ``{"text", "pattern", "cells"}``
+    under the placeholder's name; ``pattern`` is the text with ``{0}``, ``{1}`` ... where the
+    cells' numbers go, and each cell names its table (relative to the experiment's folder), row,
+    column, digits and scale.
+    """
+
+    def __init__(self, ctx: Context, info: Mapping[str, Any]):
+        self.ctx = ctx
+        self.info = dict(info)
+        self.quotes: dict[str, dict[str, Any]] = {}
+        self._sources: dict[str, Any] = {}
+
+    def _source(self, table: str):
+        if table == "run_info.json":
+            return self.info
+        if table not in self._sources:
+            # outputs of this run first; frozen tables (mechanisms_v1/...) live beside the spec
+            folder = self.ctx.out if (self.ctx.out / table).exists() else self.ctx.folder
+            self._sources[table] = read_source(folder, table)
+        return self._sources[table]
+
+    def facts(self, digits: Mapping[str, int] | None = None) -> None:
+        """Fill ``{command}`` and one placeholder per number in run_info.json (``{replicates}``,
+        ``{years}``, ``{sweep_runs}``, ``{reruns}``, ``{seconds}`` ...): whole numbers without
+        decimals, others with one unless ``digits`` says otherwise."""
+        self.word("command", self.info["command"])
+        for key, value in self.info.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                d = (digits or {}).get(key, 0 if float(value).is_integer() else 1)
+                self.num(key, "run_info.json", None, key, d)
+
+    def table(self, table: str) -> pd.DataFrame:
+        """A quoted table as written (to choose rows by their numbers, e.g. where a peak is)."""
+        return self._source(table)
+
+    def _cell(self, table: str, row: Mapping[str, Any] | None, column: str, digits: int,
+              scale: float) -> dict[str, Any]:
+        row = None if row is None else {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        value = cell_value(self._source(table), row, column)
+        return {"table": table, "row": row, "column": column, "digits": digits, "scale": scale,
+                "value": value, "text": format_number(value, digits, scale)}
+
+    def _put(self, name: str, pattern: str, cells: list[dict[str, Any]]) -> str:
+        if name in self.quotes:
+            raise ValueError(f"placeholder {name!r} filled twice")
+        text = pattern.format(*(c["text"] for c in cells))
+        self.quotes[name] = {"text": text, "pattern": pattern, "cells": cells}
+        return text
+
+    def num(self, name: str, table: str, row: Mapping[str, Any] | None, column: str, digits: int = 2,
+            scale: float = 1.0) -> str:
+        """One number: ``0.44``."""
+        return self._put(name, "{0}", [self._cell(table, row, column, digits, scale)])
+
+    def ci(self, name: str, table: str, row: Mapping[str, Any] | None, column: str, digits: int = 2,
+           scale: float = 1.0) -> str:
+        """A number and its interval from ``<column>_lo``/``_hi``: ``0.44 (0.41–0.46)``; just the
+        number when the interval is missing."""
+        cells = [self._cell(table, row, c, digits, scale) for c in (column, f"{column}_lo", f"{column}_hi")]
+        if DASH in (cells[1]["text"], cells[2]["text"]):
+            return self._put(name, "{0}", cells[:1])
+        sep = " to " if MINUS in cells[1]["text"] + cells[2]["text"] else DASH  # "−2.6 to 1.4"
+        return self._put(name, "{0} ({1}" + sep + "{2})", cells)
+
+    def span(self, name: str, table: str, keys: Sequence[str], where: Mapping[str, Any] | None, column: str,
+             digits: int = 2, scale: float = 1.0) -> str:
+        """The lowest and highest value of ``column`` over the rows matching ``where`` (rows named
+        by their ``keys`` columns): ``0.31–0.33``, or one number when they round alike."""
+        df = self.table(table)
+        mask = np.ones(len(df), dtype=bool)
+        for k, v in (where or {}).items():
+            mask &= np.isclose(df[k].to_numpy(dtype=float), float(v)) if not isinstance(v, str) \
+                else (df[k].astype(str) == v).to_numpy()
+        sub = df[mask & np.isfinite(df[column].to_numpy(dtype=float))]
+        rows = [sub.loc[i, list(keys)].to_dict() for i in (sub[column].idxmin(), sub[column].idxmax())]
+        cells = [self._cell(table, r, column, digits, scale) for r in rows]
+        if cells[0]["text"] == cells[1]["text"]:
+            return self._put(name, "{0}", cells[:1])
+        sep = " to " if MINUS in cells[0]["text"] + cells[1]["text"] else DASH
+        return self._put(name, "{0}" + sep + "{1}", cells)
+
+    def word(self, name: str, text: str) -> str:
+        """Text the script chose from the numbers (a direction, "no"), not a number itself."""
+        return self._put(name, text.replace("{", "{{").replace("}", "}}"), [])
+
+    def text(self, name: str, template: str) -> str:
+        """A sentence the script chose (say, by which way the numbers point) with placeholders
+        already filled: ``p.text("note", "rose from {v1_x} to {x}")``.  Its numbers keep their
+        sources, so they are checked like any other."""
+        import string
+
+        pattern, cells = [], []
+        for literal, field_name, spec, conv in string.Formatter().parse(template):
+            pattern.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field_name is None:
+                continue
+            if spec or conv:
+                raise ValueError(f"{name}: write {{{field_name}}} without a format; the quote formats it")
+            q = self.quotes[field_name]
+            n = len(cells)
+            pattern.append(q["pattern"].format(*(f"{{{n + i}}}" for i in range(len(q["cells"])))))
+            cells += q["cells"]
+        return self._put(name, "".join(pattern), cells)
+
+    def fill(self, template: str) -> str:
+        """``template`` with every placeholder filled; a placeholder without a value is an error."""
+        values = {k: q["text"] for k, q in self.quotes.items()}
+        try:
+            return template.format_map(values)
+        except KeyError as exc:
+            raise KeyError(f"{self.ctx.name}: the template's placeholder {exc} was not filled") from None
+
+
+def fill_template(template: str, quotes: Mapping[str, Mapping[str, Any]]) -> str:
+    """A template filled with recorded quotes (what :meth:`Prose.fill` wrote)."""
+    return template.format_map({k: q["text"] for k, q in quotes.items()})
+
+
+def rederive(quote: Mapping[str, Any], folder: Path) -> str:
+    """A recorded quote's text, re-derived from the tables in ``folder`` (as the test does)."""
+    texts = []
+    for c in quote["cells"]:
+        value = cell_value(read_source(folder, c["table"]), c["row"], c["column"])
+        texts.append(format_number(value, c["digits"], c["scale"]))
+    return quote["pattern"].format(*texts)
+
+
+def write_results(ctx: Context, info: Mapping[str, Any], fill: Callable[[Prose], str | None],
+                  headline: tuple[str, str] | None) -> list[Path]:
+    """Write ``RESULTS.md`` and ``quotes.json``: ``fill(prose)`` fills the placeholders of
+    ``RESULTS.template.md``; ``headline`` is ``(question, answer template)`` for the README's
+    experiment table, filled from the same placeholders."""
+    prose = Prose(ctx, info)
+    fill(prose)
+    template = (ctx.folder / TEMPLATE).read_text(encoding="utf-8")
+    note = prose.fill(template)
+    if ctx.reduced:
+        note = "> REDUCED SIZE: produced by a reduced run, the numbers mean little.\n\n" + note
+    record: dict[str, Any] = {"experiment": ctx.name, "results": prose.quotes}
+    if headline:
+        question, answer = headline
+        record["headline"] = {"question": question, "template": answer, "text": prose.fill(answer)}
+    paths = []
+    for name, text in (("RESULTS.md", note), (QUOTES, json.dumps(record, indent=1, ensure_ascii=False) + "\n")):
+        path = ctx.out / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)  # atomically: a half-written note never looks complete
+        paths.append(path)
+    return paths

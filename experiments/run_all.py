@@ -7,7 +7,7 @@
 
 At full size the sweeps are kept in runs/experiments/<experiment>/ (not committed), so a second
 call only redraws; --fresh starts them again.  The full-size run also copies the figure shown in
-the README to docs/images/.  --reduced checks that everything runs (CI does this); its numbers
+the README to docs/images/ and rewrites the README's experiment table from the headlines.  --reduced checks that everything runs (CI does this); its numbers
 mean little.
 """
 
@@ -28,6 +28,51 @@ import common as C  # noqa: E402
 
 #: The experiment figure the README shows, and where it is copied.
 README_FIGURE = ("01_handover", "handover.png", C.REPO / "docs" / "images" / "experiment-handover.png")
+
+
+#: The README's experiment table lies between these markers; a full-size run rewrites its rows.
+README = C.REPO / "README.md"
+TABLE_START, TABLE_END = "<!-- experiments:start -->", "<!-- experiments:end -->"
+TABLE_HEAD = "| experiment | question | what the model says |\n|---|---|---|"
+
+
+def readme_row(name: str, headline: dict) -> str:
+    """One row of the README's experiment table from an experiment's headline (quotes.json)."""
+    return f"| [{name}](experiments/{name}/RESULTS.md) | {headline['question']} | {headline['text']} |"
+
+
+def readme_rows(text: str) -> tuple[str, dict[str, str], str]:
+    """The README split at the table markers: text before, ``{experiment: row}``, text after.
+
+    Raises
+    ------
+    ValueError
+        If the markers are missing or out of order.
+    """
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no experiment table between {TABLE_START} and {TABLE_END}")
+    rows = {}
+    for line in text[start + len(TABLE_START):end].splitlines():
+        if line.startswith("| [") and "](experiments/" in line:
+            rows[line[3:line.index("]")]] = line
+    return text[:start + len(TABLE_START)], rows, text[end:]
+
+
+def update_readme(folders: list[Path]) -> None:
+    """Rewrite the rows of ``folders`` that have a headline; the other rows stay as they are."""
+    before, rows, after = readme_rows(README.read_text(encoding="utf-8"))
+    for folder in folders:
+        quotes = folder / C.QUOTES
+        if quotes.exists():
+            headline = json.loads(quotes.read_text(encoding="utf-8")).get("headline")
+            if headline:
+                rows[folder.name] = readme_row(folder.name, headline)
+    body = "\n".join([TABLE_HEAD, *(rows[k] for k in sorted(rows))])
+    tmp = README.with_name("README.md.tmp")
+    tmp.write_text(f"{before}\n{body}\n{after}", encoding="utf-8")
+    tmp.replace(README)
+    print(f"updated the experiment table in {README.relative_to(C.REPO)}", file=sys.stderr)
 
 
 def experiments() -> list[Path]:
@@ -72,6 +117,7 @@ def main(argv=None) -> int:
         if (HERE / name / figure).exists() and any(f.name == name for f in folders):
             shutil.copyfile(HERE / name / figure, target)
             print(f"copied {name}/{figure} to {target.relative_to(C.REPO)}", file=sys.stderr)
+        update_readme(folders)
     print(f"\n{'experiment':<22} {'seconds':>8}  outputs in {where}")
     for name, seconds in times.items():
         info = json.loads((where / name / "run_info.json").read_text())

@@ -175,8 +175,79 @@ def main(argv=None) -> None:
                          "Recovery: Kaplan-Meier over clients who stayed with the successor; a new "
                          "relationship that ended, or was still running at the end, without recovering is "
                          "censored there. Intervals: cluster bootstrap over runs."])
-    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun})
+    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun,
+                   "retirement_week": int(spec.base["scheduled_retirement_week"])},
+             prose=results, headline=HEADLINE)
+
+
+#: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
+HEADLINE = ("does handing over the file, or the file and an introduction, keep clients with the successor?",
+            "{stay_none_n} stayed with no handover, {stay_file_n} with the file, {stay_intro_n} with both; the new "
+            "alliance recovers in {rec_none_n} weeks without, {rec_file_n} with the file, {rec_intro_n} with both "
+            "({recovery_short})")
+
+
+def results(p: C.Prose) -> None:
+    """Fill RESULTS.template.md from the tables just written (and the frozen v1 tables)."""
+    pol = {"none": {"handover_policy": "none"}, "file": {"handover_policy": "file"},
+           "intro": {"handover_policy": "file_and_introduction"}}
+    p.facts()
+    for k, row in pol.items():
+        p.ci(f"stay_{k}", "table.csv", row, "stayed_with_successor")
+        p.num(f"stay_{k}_n", "table.csv", row, "stayed_with_successor")
+        p.num(f"left_{k}", "table.csv", row, "left_at_handover")
+        p.num(f"moved_{k}", "table.csv", row, "moved_to_colleague")
+        p.num(f"alliance_{k}", "table.csv", row, "mean_alliance", 3)
+        p.num(f"dropout_{k}", "table.csv", row, "dropout_share", 3)
+        p.num(f"retire_{k}", "table.csv", row, "retirements", 1)
+        p.ci(f"rec_{k}", "t1_clients.csv", row, "km_median_recovery_weeks", 0)
+        p.num(f"rec_{k}_n", "t1_clients.csv", row, "km_median_recovery_weeks", 0)
+        p.num(f"oldbond_{k}", "t1_clients.csv", row, "old_bond")
+        p.num(f"newbond_{k}", "t1_clients.csv", row, "new_bond_start")
+        p.num(f"rec26_{k}", "t1_clients.csv", row, "recovered_within_26_weeks")
+        for band, short in (("under 4 km", "near"), ("over 8 km", "far")):
+            p.num(f"{short}_{k}", "t1_clients.csv", row, f"stayed_{band}")
+        p.num(f"v1_stay_{k}", "mechanisms_v1/table.csv", row, "stayed_with_successor")
+        p.num(f"v1_rec_{k}", "mechanisms_v1/t1_clients.csv", row, "km_median_recovery_weeks", 0)
+        p.num(f"v1_newbond_{k}", "mechanisms_v1/t1_clients.csv", row, "new_bond_start")
+    d = {"file": "file minus none", "intro": "file + introduction minus file"}
+    p.ci("d_file_stay", "differences.csv", {"comparison": d["file"], "metric": "stayed_with_successor"},
+         "difference")
+    p.ci("d_intro_stay", "differences.csv", {"comparison": d["intro"], "metric": "stayed_with_successor"},
+         "difference")
+    p.ci("d_intro_rec", "differences.csv", {"comparison": d["intro"], "metric": "recovery_weeks"}, "difference", 1)
+
+    for k, row in pol.items():
+        p.num(f"v1_oldbond_{k}", "mechanisms_v1/t1_clients.csv", row, "old_bond")
+    p.num("v1_d_intro_stay", "mechanisms_v1/differences.csv",
+          {"comparison": d["intro"], "metric": "stayed_with_successor"}, "difference")
+    p.num("d_intro_stay_n", "differences.csv", {"comparison": d["intro"], "metric": "stayed_with_successor"},
+          "difference")
+
+    # Which way the numbers point decides the words; the numbers themselves stay quoted.
+    t1 = p.table("t1_clients.csv").set_index("handover_policy")
+    m = "km_median_recovery_weeks"
+    faster = t1.loc["file", f"{m}_hi"] < t1.loc["none", f"{m}_lo"]
+    p.word("recovery_verdict", "the file clearly speeds recovery" if faster else
+           "the intervals overlap, so no policy clearly speeds recovery")
+    p.word("recovery_short", "a handover speeds it" if faster else "not clearly different")
+    intro_gain = p.table("differences.csv").set_index(["comparison", "metric"]).loc[
+        (d["intro"], "stayed_with_successor")]
+    p.word("intro_verdict", "the introduction keeps more clients than the file alone"
+           if intro_gain["difference_lo"] > 0 else "the introduction adds nothing clear to the file")
+    p.text("v2_note", (
+        "* **Who stays: the same ordering, smaller gains from the introduction.** With mechanisms v1 "
+        "the shares who stayed were {v1_stay_none}, {v1_stay_file} and {v1_stay_intro}; now "
+        "{stay_none_n}, {stay_file_n} and {stay_intro_n}. The introduction's extra share fell from "
+        "{v1_d_intro_stay} to {d_intro_stay_n}.\n"
+        "* **Recovery: the conclusion changed.** v1 found that the new alliance took {v1_rec_none} weeks "
+        "to recover with no handover and {v1_rec_file} with the file, so a handover sped recovery. Now "
+        "it takes {rec_none_n}, {rec_file_n} and {rec_intro_n} weeks: recovery is much faster under "
+        "every policy and {recovery_verdict}. With the trait-like alliance T1's clients end on a "
+        "lower bond ({oldbond_none} against {v1_oldbond_none} in v1), so 90 % of it is near where any "
+        "new relationship starts ({newbond_none}, v1 {v1_newbond_none})."))
 
 
 if __name__ == "__main__":
     main()
+

@@ -133,7 +133,45 @@ def main(argv=None) -> None:
                   notes=[f"Run-level columns: {spec.replicates} runs per row. open_at_start_share, "
                          "new_per_session_at_risk and repaired_by_therapist_share: "
                          f"{n_rerun} re-runs per row."])
-    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun})
+    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun},
+             prose=results, headline=HEADLINE)
+
+
+
+#: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
+HEADLINE = ("do self-aware therapists rupture less and repair more?",
+            "countertransference ruptures fall from {ct_lo_n} to {ct_hi_n} per 100 sessions, repairs rise from "
+            "{rep_lo} to {rep_hi}, dropout goes from {drop_lo_n} to {drop_hi_n}")
+
+
+def results(p: C.Prose) -> None:
+    """Fill RESULTS.template.md from the table just written (and the frozen v1 table)."""
+    p.facts()
+    by = ["trigger_intensity_mean", "self_awareness_mean"]
+    for trig, t in ((0.5, ""), (0.85, "s_")):
+        for sa, k in ((0.1, "lo"), (0.5, "mid"), (0.9, "hi")):
+            row = {"trigger_intensity_mean": trig, "self_awareness_mean": sa}
+            p.ci(f"{t}ct_{k}", "table.csv", row, "countertransference_per_100", 2)
+            p.num(f"{t}ct_{k}_n", "table.csv", row, "countertransference_per_100", 2)
+            p.ci(f"{t}rup_{k}", "table.csv", row, "ruptures_per_100", 1)
+            p.num(f"{t}rep_{k}", "table.csv", row, "repaired_share")
+            p.num(f"{t}bytherapist_{k}", "table.csv", row, "repaired_by_therapist_share")
+            p.ci(f"{t}drop_{k}", "table.csv", row, "dropout_share", 3)
+            p.num(f"{t}drop_{k}_n", "table.csv", row, "dropout_share", 2)
+            p.num(f"{t}all_{k}", "table.csv", row, "mean_alliance", 3)
+            p.ci(f"{t}imp_{k}", "table.csv", row, "improved_by_8", 3)
+            p.num(f"{t}smd_{k}", "table.csv", row, "depression_smd_course")
+            p.num(f"{t}open_{k}", "table.csv", row, "open_at_start_share", 1, scale=100)
+            p.num(f"{t}risk_{k}", "table.csv", row, "new_per_session_at_risk")
+            if not t:
+                for col, d, scale in (("countertransference_per_100", 2, 1), ("ruptures_per_100", 1, 1),
+                                      ("repaired_share", 2, 1), ("dropout_share", 3, 1), ("mean_alliance", 3, 1),
+                                      ("open_at_start_share", 1, 100), ("improved_by_8", 3, 1)):
+                    p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d, scale)
+    default = {"trigger_intensity_mean": 0.5}
+    p.span("risk_span", "table.csv", by, default, "new_per_session_at_risk")
+    p.span("smd_span", "table.csv", by, default, "depression_smd_course")
+    p.span("v1_smd_span", "mechanisms_v1/table.csv", by, default, "depression_smd_course")
 
 
 if __name__ == "__main__":

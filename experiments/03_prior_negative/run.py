@@ -149,7 +149,47 @@ def main(argv=None) -> None:
                   notes=["Kaplan-Meier over each client's first relationship; a client who left, or was still "
                          "coming at the end, without trusting is censored. Intervals: cluster bootstrap over "
                          "runs."])
-    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_runs": len(sub)})
+    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_runs": len(sub)},
+             prose=results, headline=HEADLINE)
+
+
+
+#: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
+HEADLINE = ("do earlier poor experiences slow trust?",
+            "median sessions to trust {k_0} with none, {k_1} with one, {k_2} with two, {k_4} with four or more")
+
+LEVELS = {"0": "0", "1": "1", "2": "2", "3": "3", "4": "4+"}
+
+
+def results(p: C.Prose) -> None:
+    """Fill RESULTS.template.md from the tables just written (and the frozen v1 tables)."""
+    p.facts()
+    for k, level in LEVELS.items():
+        row = {"prior_negative": level}
+        p.ci(f"k_{k}_ci", "per_client.csv", row, "km_median_sessions_to_trust", 0)
+        p.num(f"k_{k}", "per_client.csv", row, "km_median_sessions_to_trust", 0)
+        p.num(f"bond_{k}", "per_client.csv", row, "bond_start")
+        p.num(f"never_{k}", "per_client.csv", row, "ended_without_trust")
+        p.num(f"pdrop_{k}", "per_client.csv", row, "dropout")
+        p.num(f"ref_{k}", "per_client.csv", row, "referred_to_colleague")
+        p.num(f"among_{k}", "per_client.csv", row, "median_among_trusting", 0)
+        p.num(f"clients_{k}", "per_client.csv", row, "clients", 0)
+        for col, d in (("km_median_sessions_to_trust", 0), ("ended_without_trust", 2), ("dropout", 2),
+                       ("referred_to_colleague", 2)):
+            p.num(f"v1_{col}_{k}", "mechanisms_v1/per_client.csv", row, col, d)
+    p.span("pdrop_span", "per_client.csv", ["prior_negative"], None, "dropout")
+    for m, k in ((0.0, "m0"), (0.6, "m06"), (2.0, "m2"), (3.0, "m3")):
+        row = {"prior_negative_mean": m}
+        p.num(f"trust_{k}", "table.csv", row, "sessions_to_trust", 1)
+        p.num(f"all_{k}", "table.csv", row, "mean_alliance", 3)
+        p.num(f"imp_{k}", "table.csv", row, "improved_by_8", 3)
+        p.num(f"drop_{k}", "table.csv", row, "dropout_share", 3)
+        p.num(f"early_{k}", "table.csv", row, "early_dropout_share")
+        p.num(f"refer_{k}", "table.csv", row, "referred_share", 3)
+        for col, d in (("sessions_to_trust", 1), ("mean_alliance", 3), ("dropout_share", 3),
+                       ("early_dropout_share", 2)):
+            p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d)
+    p.span("early_span", "table.csv", ["prior_negative_mean"], None, "early_dropout_share")
 
 
 if __name__ == "__main__":

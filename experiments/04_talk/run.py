@@ -143,7 +143,42 @@ def main(argv=None) -> None:
     C.write_table(ctx, table, "table", title="Experiment 4: the clinic by therapist talk style and client mix",
                   text=C.with_ci(table, metrics, 3))
     C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_runs": len(sub),
-                   "distress_sd": sd})
+                   "distress_sd": sd},
+             prose=results, headline=HEADLINE)
+
+
+
+#: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
+HEADLINE = ("do talk-restricted therapists relieve more distress, and for whom?",
+            "advantage of talk-restricted therapists over six sessions: {adv_all_n} SD overall, {adv_quiet_n} for "
+            "quiet clients, {adv_chatty_n} for chatty ones")
+
+GROUPS = {"quiet": "quiet (under 0.3)", "middling": "middling (0.3-0.5)", "chatty": "chatty (0.5 and over)",
+          "all": "all clients"}
+STYLES = {"r": "talk-restricted (0.15)", "l": "talk-laden (0.85)"}
+
+
+def results(p: C.Prose) -> None:
+    """Fill RESULTS.template.md from the tables just written (and the frozen v1 tables)."""
+    p.facts({"distress_sd": 2})
+    for g, label in GROUPS.items():
+        p.ci(f"adv_{g}", "advantage.csv", {"clients": label}, "advantage", 3)
+        p.num(f"adv_{g}_n", "advantage.csv", {"clients": label}, "advantage", 3)
+        p.num(f"v1_adv_{g}", "mechanisms_v1/advantage.csv", {"clients": label}, "advantage", 3)
+        if g != "all":
+            for s, style in STYLES.items():
+                row = {"therapists": style, "clients": label}
+                p.num(f"fit_{s}_{g}", "per_client.csv", row, "talk_fit")
+                p.num(f"fall_{s}_{g}", "per_client.csv", row, "fall_sd")
+    for tp, mix in ((0.2, "quiet"), (0.4, "default"), (0.6, "chatty")):
+        for tk, s in ((0.15, "r"), (0.85, "l")):
+            row = {"talkativeness_mean": tk, "talk_preference_mean": tp}
+            p.ci(f"smd_{s}_{mix}", "table.csv", row, "depression_smd_course")
+            p.num(f"smd_{s}_{mix}_n", "table.csv", row, "depression_smd_course")
+            p.num(f"drop_{s}_{mix}", "table.csv", row, "dropout_share")
+            p.num(f"all_{s}_{mix}", "table.csv", row, "mean_alliance", 3)
+            p.num(f"v1_smd_{s}_{mix}", "mechanisms_v1/table.csv", row, "depression_smd_course")
+            p.num(f"v1_drop_{s}_{mix}", "mechanisms_v1/table.csv", row, "dropout_share")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,38 @@ def main(argv=None) -> None:
                          f"peak_burnout_*, internalisation and distress_fall: {n_rerun} re-runs per row "
                          "(internalisation and distress fall over relationships with six sessions or more). "
                          f"A therapist gives notice at burnout {threshold:g}."])
-    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun})
+    C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun},
+             prose=results, headline=HEADLINE)
+
+
+
+#: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
+HEADLINE = ("does a fixing stance burn therapists out?",
+            "burnout rises from {burn_01_n} to {burn_09_n}; {departures_09} burnout departures per run at the "
+            "most fixing; improvement by session 8 {imp_01} against {imp_09}")
+
+
+def results(p: C.Prose) -> None:
+    """Fill RESULTS.template.md from the table just written (and the frozen v1 table)."""
+    p.facts()
+    for f, k in ((0.1, "01"), (0.5, "05"), (0.9, "09")):
+        row = {"fixing_stance_mean": f}
+        p.ci(f"burn_{k}", "table.csv", row, "mean_burnout", 3)
+        p.num(f"burn_{k}_n", "table.csv", row, "mean_burnout", 2)
+        p.ci(f"departures_{k}_ci", "table.csv", row, "burnout_departures", 2)
+        p.num(f"departures_{k}", "table.csv", row, "burnout_departures", 2)
+        p.ci(f"peak_{k}", "table.csv", row, "peak_burnout_highest")
+        p.num(f"peak_{k}_n", "table.csv", row, "peak_burnout_highest")
+        p.num(f"intern_{k}", "table.csv", row, "internalisation")
+        p.num(f"imp_{k}", "table.csv", row, "improved_by_8", 3)
+        p.num(f"imp26_{k}", "table.csv", row, "improved_by_26", 3)
+        p.num(f"smd_{k}", "table.csv", row, "depression_smd_course")
+        p.num(f"drop_{k}", "table.csv", row, "dropout_share", 3)
+        p.num(f"all_{k}", "table.csv", row, "mean_alliance", 3)
+        for col, d in (("mean_burnout", 3), ("burnout_departures", 2), ("peak_burnout_highest", 2),
+                       ("internalisation", 2), ("improved_by_8", 3), ("dropout_share", 3),
+                       ("depression_smd_course", 2)):
+            p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,47 @@ def main(argv=None) -> None:
                          + ", ".join(f"{v:g}" for v in near) + "."])
     C.finish(ctx, {"replicates": int(spec.replicates), "years": spec.years, "rerun_replicates": n_rerun,
                    "best_firmness": float(best["boundary_firmness_mean"]),
-                   "near_best": [float(v) for v in near]})
+                   "near_best": [float(v) for v in near]},
+             prose=results, headline=HEADLINE)
+
+
+
+#: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
+HEADLINE = ("boundaried, not fenced off?",
+            "the alliance peaks at firmness {peak_at} ({all_peak_n}) against {all_loose_n} at the loosest and "
+            "{all_rigid_n} fenced off")
+
+
+def results(p: C.Prose) -> None:
+    """Fill RESULTS.template.md from the table just written (and the frozen v1 table)."""
+    p.facts()
+    t = p.table("table.csv")
+    key = "boundary_firmness_mean"
+    levels = t[key].tolist()
+    peak = float(t.loc[t["mean_alliance"].idxmax(), key])
+    v1 = p.table("mechanisms_v1/table.csv")
+    v1_peak = float(v1.loc[v1["mean_alliance"].idxmax(), key])
+    p.num("peak_at", "table.csv", {key: peak}, key)
+    p.num("v1_peak_at", "mechanisms_v1/table.csv", {key: v1_peak}, key)
+    points = {"loose": levels[0], "l15": levels[1], "l25": levels[2], "l35": levels[3], "l45": levels[4],
+              "peak": peak, "rigid": levels[-1]}
+    for k, f in points.items():
+        row = {key: f}
+        p.num(f"at_{k}", "table.csv", row, key)
+        p.ci(f"all_{k}", "table.csv", row, "mean_alliance", 3)
+        p.num(f"all_{k}_n", "table.csv", row, "mean_alliance", 3)
+        p.num(f"drop_{k}", "table.csv", row, "dropout_share", 3)
+        p.num(f"inc_{k}", "table.csv", row, "incidents_per_100", 1)
+        p.num(f"brup_{k}", "table.csv", row, "boundary_ruptures_per_100", 1)
+        for theme in ("separateness", "pleasure", "merging", "internalisation"):
+            p.num(f"{theme}_{k}", "table.csv", row, theme)
+        p.num(f"imp_{k}", "table.csv", row, "improved_by_8", 3)
+        p.num(f"smd_{k}", "table.csv", row, "depression_smd_course")
+    for k, f in (("loose", levels[0]), ("rigid", levels[-1])):
+        p.num(f"v1_all_{k}", "mechanisms_v1/table.csv", {key: f}, "mean_alliance", 3)
+        p.num(f"v1_drop_{k}", "mechanisms_v1/table.csv", {key: f}, "dropout_share", 3)
+    p.num("v1_all_peak", "mechanisms_v1/table.csv", {key: v1_peak}, "mean_alliance", 3)
+    p.num("v1_drop_peak", "mechanisms_v1/table.csv", {key: v1_peak}, "dropout_share", 3)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ EXPECTED = {
     "06_boundaries": ["boundaries.png", "table.csv", "table.md"],
     "07_calibration": ["calibration.png", "table.csv", "table.md", "calibration.md"],
 }
+#: Experiments 01-06 also write their results note (from RESULTS.template.md) and its quotes.
+for _name in list(EXPECTED)[:6]:
+    EXPECTED[_name] = [*EXPECTED[_name], "RESULTS.md", "quotes.json"]
 
 
 def sha256(path: Path) -> str:
@@ -64,6 +67,12 @@ def check_output(path: Path, reduced: bool) -> None:
         check_figure(path)
     elif path.suffix == ".csv":
         check_table(path)
+    elif path.suffix == ".json":
+        assert json.loads(path.read_text())["results"], path
+    elif path.name == "RESULTS.md":
+        text = path.read_text()
+        assert ("REDUCED SIZE" in text) == reduced, path
+        assert "python experiments/" in text and "{" not in text, path
     elif path.suffix == ".md":
         text = path.read_text()
         if not reduced:
@@ -104,6 +113,12 @@ def test_reduced_run_all_writes_every_output(tmp_path):
         assert sorted(info["outputs"]) == sorted(files), (name, info["outputs"])
         for f in files:
             check_output(folder / f, reduced=True)
+    # The reduced notes quote their own (reduced) tables.
+    from .test_prose import problems
+
+    for name in EXPECTED:
+        if "RESULTS.md" in EXPECTED[name]:
+            assert problems(out / name, EXPERIMENTS / name) == []
     # The committed figures are never touched by a reduced run.
     for name in EXPECTED:
         assert not (EXPERIMENTS / name / "sweep").exists()
