@@ -190,6 +190,18 @@ def results(p: C.Prose) -> None:
                        ("early_dropout_share", 2)):
             p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d)
     p.span("early_span", "table.csv", ["prior_negative_mean"], None, "early_dropout_share")
+    p.span("v1_pdrop_span", "mechanisms_v1/per_client.csv", ["prior_negative"], None, "dropout")
+    p.text("v2_note", (
+        "* **Trust.** Median sessions to trust with none, two and four or more earlier poor experiences: "
+        "v1 {v1_km_median_sessions_to_trust_0}, {v1_km_median_sessions_to_trust_2} and "
+        "{v1_km_median_sessions_to_trust_4}; now {k_0}, {k_2} and {k_4}. Ended without ever trusting: v1 "
+        "{v1_ended_without_trust_0}, {v1_ended_without_trust_2} and {v1_ended_without_trust_4}; now "
+        "{never_0}, {never_2} and {never_4}.\n"
+        "* **Leaving.** Dropout from the first relationship: v1 {v1_pdrop_span}, now {pdrop_span}; referral "
+        "to a colleague with four or more: v1 {v1_referred_to_colleague_4}, now {ref_4}.\n"
+        "* **The clinic** from mean 0 to 3: mean alliance v1 {v1_mean_alliance_m0} to {v1_mean_alliance_m3}, "
+        "now {all_m0} to {all_m3}; dropout v1 {v1_dropout_share_m0} to {v1_dropout_share_m3}, now {drop_m0} "
+        "to {drop_m3}."))
 
 
 if __name__ == "__main__":

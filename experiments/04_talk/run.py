@@ -180,6 +180,29 @@ def results(p: C.Prose) -> None:
             p.num(f"v1_smd_{s}_{mix}", "mechanisms_v1/table.csv", row, "depression_smd_course")
             p.num(f"v1_drop_{s}_{mix}", "mechanisms_v1/table.csv", row, "dropout_share")
 
+    # Which way the numbers point decides the words; the numbers themselves stay quoted.
+    adv = p.table("advantage.csv").set_index("clients")
+
+    def verdict(group: str) -> str:
+        r = adv.loc[GROUPS[group]]
+        if r["advantage_lo"] > 0:
+            return "quiet therapists clearly ahead"
+        if r["advantage_hi"] < 0:
+            return "talk-laden therapists clearly ahead"
+        return "no clear difference"
+
+    p.word("all_verdict", verdict("all"))
+    p.word("chatty_verdict", verdict("chatty"))
+    p.word("quiet_verdict", verdict("quiet"))
+    p.text("v2_note", (
+        "* **Advantage of talk-restricted therapists over six sessions** (SD): v1 {v1_adv_all} overall, "
+        "{v1_adv_quiet} for quiet clients, {v1_adv_chatty} for chatty ones; now {adv_all_n}, {adv_quiet_n} "
+        "and {adv_chatty_n}.\n"
+        "* **The clinic** (fall in depression over a course, default client mix): v1 {v1_smd_r_default} with "
+        "quiet therapists against {v1_smd_l_default} with talk-laden ones; now {smd_r_default_n} against "
+        "{smd_l_default_n}. Dropout: v1 {v1_drop_r_default} against {v1_drop_l_default}; now {drop_r_default} "
+        "against {drop_l_default}."))
+
 
 if __name__ == "__main__":
     main()

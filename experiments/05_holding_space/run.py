@@ -151,6 +151,14 @@ def results(p: C.Prose) -> None:
                        ("internalisation", 2), ("improved_by_8", 3), ("dropout_share", 3),
                        ("depression_smd_course", 2)):
             p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d)
+    p.text("v2_note", (
+        "* **Burnout** from holding space (0.1) to fixing (0.9): v1 {v1_mean_burnout_01} to "
+        "{v1_mean_burnout_09}, now {burn_01_n} to {burn_09_n}; burnout departures per run at 0.9: v1 "
+        "{v1_burnout_departures_09}, now {departures_09}.\n"
+        "* **Clients**: improvement by session 8 v1 {v1_improved_by_8_01} to {v1_improved_by_8_09}, now "
+        "{imp_01} to {imp_09}; fall in depression over a course v1 {v1_depression_smd_course_01} to "
+        "{v1_depression_smd_course_09}, now {smd_01} to {smd_09}; dropout v1 {v1_dropout_share_01} to "
+        "{v1_dropout_share_09}, now {drop_01} to {drop_09}."))
 
 
 if __name__ == "__main__":

@@ -152,6 +152,18 @@ def results(p: C.Prose) -> None:
     p.num("v1_all_peak", "mechanisms_v1/table.csv", {key: v1_peak}, "mean_alliance", 3)
     p.num("v1_drop_peak", "mechanisms_v1/table.csv", {key: v1_peak}, "dropout_share", 3)
 
+    # Which way the numbers point decides the words; the numbers themselves stay quoted.
+    top = t.loc[t["mean_alliance"].idxmax()]
+    ends = t.iloc[[0, -1]]
+    inside = peak not in (levels[0], levels[-1]) and bool((ends["mean_alliance_hi"] < top["mean_alliance_lo"]).all())
+    p.word("middle_verdict", "A clear middle." if inside else "No clear middle.")
+    p.text("v2_note", (
+        "* **The alliance** at the loosest boundaries, at its peak and fenced off: v1 {v1_all_loose}, "
+        "{v1_all_peak} (at {v1_peak_at}) and {v1_all_rigid}; now {all_loose_n}, {all_peak_n} (at {peak_at}) "
+        "and {all_rigid_n}.\n"
+        "* **Dropout** at the same points: v1 {v1_drop_loose}, {v1_drop_peak} and {v1_drop_rigid}; now "
+        "{drop_loose}, {drop_peak} and {drop_rigid}."))
+
 
 if __name__ == "__main__":
     main()
