@@ -141,7 +141,8 @@ def main(argv=None) -> None:
 #: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
 HEADLINE = ("do self-aware therapists rupture less and repair more?",
             "countertransference ruptures fall from {ct_lo_n} to {ct_hi_n} per 100 sessions, repairs rise from "
-            "{rep_lo} to {rep_hi}, dropout goes from {drop_lo_n} to {drop_hi_n}")
+            "{rep_lo} to {rep_hi}, dropout goes from {drop_lo_n} to {drop_hi_n} and the fall in depression over a "
+            "course from {smd_lo} to {smd_hi} SD")
 
 
 def results(p: C.Prose) -> None:
@@ -182,15 +183,16 @@ def results(p: C.Prose) -> None:
     t = p.table("table.csv").set_index(by)
     lo, hi = t.loc[(0.5, 0.1)], t.loc[(0.5, 0.9)]
 
-    def clear(col: str) -> str:  # do the intervals at 0.1 and 0.9 part?
+    def clear(col: str, up: str = "rises clearly", down: str = "falls clearly") -> str:
+        # do the intervals at 0.1 and 0.9 part?
         if lo[f"{col}_hi"] < hi[f"{col}_lo"]:
-            return "rises clearly"
+            return up
         if hi[f"{col}_hi"] < lo[f"{col}_lo"]:
-            return "falls clearly"
+            return down
         return "shows no clear change"
 
     p.word("imp_verdict", clear("improved_by_8"))
-    p.word("smd_verdict", clear("depression_smd_course"))
+    p.word("smd_verdict", clear("depression_smd_course", "grows clearly", "shrinks clearly"))
     p.word("rup_verdict", "rise" if hi["ruptures_per_100"] > lo["ruptures_per_100"] else "fall")
     p.text("open_note", (
         "All new ruptures per 100 sessions {rup_verdict} with self-awareness, from {rup_lo} to {rup_hi}. "
@@ -198,7 +200,7 @@ def results(p: C.Prose) -> None:
         "and a session that starts with one open cannot open another. Less self-aware therapists leave more "
         "ruptures open ({open_lo} % of their sessions begin with one still open, against {open_hi} % at 0.9), "
         "so fewer sessions can open a new one. Among sessions with none open, the chance of a new rupture "
-        "lies between {risk_span} across the levels. Read `rupture_share` as \"new episodes\", not as "
+        "is {risk_span} across the levels. Read `rupture_share` as \"new episodes\", not as "
         "\"sessions with a rupture in them\"."))
     p.text("v2_note", (
         "* **Clients now clearly do better with self-aware therapists: this conclusion changed.** v1 found "
@@ -209,7 +211,8 @@ def results(p: C.Prose) -> None:
         "and self-aware therapists leave fewer of them.\n"
         "* **Fewer ruptures get repaired, and the gradient is steeper.** With the repair window closing over "
         "the weeks, the share repaired goes from {rep_lo} to {rep_hi} (v1: {v1_repaired_share_lo} to "
-        "{v1_repaired_share_hi}).\n"
+        "{v1_repaired_share_hi}), and ruptures stay open longer: {open_lo} % of sessions begin with one open "
+        "at 0.1 and {open_hi} % at 0.9 (v1: {v1_open_at_start_share_lo} % and {v1_open_at_start_share_hi} %).\n"
         "* **Countertransference ruptures are rarer** at every level ({ct_lo_n} to {ct_hi_n} per 100 sessions; "
         "v1 {v1_countertransference_per_100_lo} to {v1_countertransference_per_100_hi}), and dropout is lower "
         "({drop_lo_n} to {drop_hi_n}; v1 {v1_dropout_share_lo} to {v1_dropout_share_hi}), but both still fall "
