@@ -278,10 +278,10 @@ _PARAMS: list[Param] = [
     _p("alliance_outcome_weight", float, 3.0, "exponent", 0.0, 6.0, "sessions",
        "How much a stronger alliance speeds change: relief grows as (alliance / 0.6) to this power.",
        step=0.1),
-    _p("harm_effect", float, 2.5, "PHQ-9 points/session", 0.0, 5.0, "sessions",
+    _p("harm_effect", float, 3.0, "PHQ-9 points/session", 0.0, 5.0, "sessions",
        "Distress a fully misattuned session adds (boundary incidents, acted-out countertransference and "
        "fixing a client who needs space held add too).", step=0.05),
-    _p("rupture_lasting_cost", float, 0.05, "share per session", 0.0, 1.0, "sessions",
+    _p("rupture_lasting_cost", float, 0.08, "share per session", 0.0, 1.0, "sessions",
        "Lasting cost of a rupture left unrepaired, per session it stays open, and of acted-out "
        "countertransference: caps trust, raises distress, weakens the wish to come back.", step=0.01),
     _p("repair_window_weeks", float, 8.0, "weeks", 0.0, 520.0, "sessions",
