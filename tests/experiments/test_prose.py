@@ -40,7 +40,12 @@ def problems(out: Path, folder: Path | None = None) -> list[str]:
     for name, quote in quotes.items():
         for cell in quote["cells"]:
             where = out if (out / cell["table"]).exists() else folder
-            value = C.cell_value(C.read_source(where, cell["table"]), cell["row"], cell["column"])
+            try:
+                value = C.cell_value(C.read_source(where, cell["table"]), cell["row"], cell["column"])
+            except (KeyError, FileNotFoundError) as exc:
+                found.append(f"{out.name}: {{{name}}} quotes {cell['table']} {cell['row']} {cell['column']}, "
+                             f"which is not there ({exc})")
+                continue
             text = C.format_number(value, cell["digits"], cell["scale"])
             if text != cell["text"]:
                 found.append(f"{out.name}: {{{name}}} quotes {cell['text']} but {cell['table']} "
@@ -50,7 +55,11 @@ def problems(out: Path, folder: Path | None = None) -> list[str]:
             found.append(f"{out.name}: {{{name}}} reads {quote['text']!r}, its cells make "
                          f"{quote['pattern'].format(*texts)!r}")
     note = (out / "RESULTS.md").read_text(encoding="utf-8")
-    filled = C.fill_template((folder / C.TEMPLATE).read_text(encoding="utf-8"), quotes)
+    try:
+        filled = C.fill_template((folder / C.TEMPLATE).read_text(encoding="utf-8"), quotes)
+    except KeyError as exc:
+        return found + [f"{out.name}/{C.TEMPLATE} has the placeholder {exc}, which quotes.json lacks "
+                        "(the template changed without a rerun)"]
     if not note.endswith(filled):  # a reduced note starts with a warning line
         found.append(f"{out.name}/RESULTS.md is not {C.TEMPLATE} filled with quotes.json "
                      "(edited by hand, or the template changed without a rerun)")
