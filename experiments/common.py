@@ -5,7 +5,9 @@ Each experiment lives in a numbered folder (``01_handover`` ... ``07_calibration
 * ``spec.toml``  the sweep spec (run-level metrics come from :mod:`alliancesim.sweep`);
 * ``run.py``     the script: runs the sweep, re-runs some of its runs where per-relationship
                  or per-session tables are needed, writes the figure(s) and the results table;
-* ``RESULTS.md`` the results note, written from the numbers the full-size run produced.
+* ``RESULTS.template.md`` the results note's prose with named placeholders; ``run.py`` fills them
+                 from the tables it has just written and writes ``RESULTS.md`` and ``quotes.json``
+                 (see :class:`Prose`).
 
 Every ``run.py`` takes the same options (see :func:`parse_args`)::
 
