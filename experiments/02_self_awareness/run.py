@@ -180,11 +180,10 @@ def results(p: C.Prose) -> None:
     p.span("v1_risk_span", "mechanisms_v1/table.csv", by, default, "new_per_session_at_risk")
 
     # Which way the numbers point decides the words; the numbers themselves stay quoted.
-    t = p.table("table.csv").set_index(by)
-    lo, hi = t.loc[(0.5, 0.1)], t.loc[(0.5, 0.9)]
+    t, v1 = (p.table(f).set_index(by) for f in ("table.csv", "mechanisms_v1/table.csv"))
 
-    def clear(col: str, up: str = "rises clearly", down: str = "falls clearly") -> str:
-        # do the intervals at 0.1 and 0.9 part?
+    def clear(col: str, up: str = "rises clearly", down: str = "falls clearly", x: pd.DataFrame = t) -> str:
+        lo, hi = x.loc[(0.5, 0.1)], x.loc[(0.5, 0.9)]  # do the intervals at 0.1 and 0.9 part?
         if lo[f"{col}_hi"] < hi[f"{col}_lo"]:
             return up
         if hi[f"{col}_hi"] < lo[f"{col}_lo"]:
@@ -193,7 +192,22 @@ def results(p: C.Prose) -> None:
 
     p.word("imp_verdict", clear("improved_by_8"))
     p.word("smd_verdict", clear("depression_smd_course", "grows clearly", "shrinks clearly"))
+    lo, hi = t.loc[(0.5, 0.1)], t.loc[(0.5, 0.9)]
     p.word("rup_verdict", "rise" if hi["ruptures_per_100"] > lo["ruptures_per_100"] else "fall")
+    better = clear("improved_by_8") == "rises clearly" or clear("depression_smd_course") == "rises clearly"
+    v1_better = (clear("improved_by_8", x=v1) == "rises clearly"
+                 or clear("depression_smd_course", x=v1) == "rises clearly")
+    p.word("clients_change", ("Clients now clearly do better with self-aware therapists" if better else
+                              "Clients do not clearly do better with self-aware therapists")
+           + (": this conclusion changed" if better != v1_better else ", as in v1"))
+    p.word("repair_change", ("Fewer" if lo["repaired_share"] < v1.loc[(0.5, 0.1), "repaired_share"] else "More")
+           + " ruptures get repaired")
+    p.word("ct_change", "rarer" if lo["countertransference_per_100"] < v1.loc[(0.5, 0.1),
+                                                                            "countertransference_per_100"]
+           else "more common")
+    p.word("still_fall", "both still fall with self-awareness, as before"
+           if hi["countertransference_per_100"] < lo["countertransference_per_100"]
+           and hi["dropout_share"] < lo["dropout_share"] else "they no longer both fall with self-awareness")
     p.text("open_note", (
         "All new ruptures per 100 sessions {rup_verdict} with self-awareness, from {rup_lo} to {rup_hi}. "
         "This is the model's bookkeeping, not self-awareness: a relationship holds at most one open rupture, "
@@ -203,20 +217,18 @@ def results(p: C.Prose) -> None:
         "is {risk_span} across the levels. Read `rupture_share` as \"new episodes\", not as "
         "\"sessions with a rupture in them\"."))
     p.text("v2_note", (
-        "* **Clients now clearly do better with self-aware therapists: this conclusion changed.** v1 found "
-        "improvement by session 8 barely moving ({v1_improved_by_8_lo} to {v1_improved_by_8_hi}) and no clear "
-        "trend in the fall in depression ({v1_smd_span}). Now improvement by session 8 {imp_verdict} "
-        "({imp_lo} to {imp_hi}) and the fall in depression over a course {smd_verdict} ({smd_lo_ci} to "
-        "{smd_hi_ci}): a rupture left unrepaired now has a lasting cost (it caps trust and adds distress), "
-        "and self-aware therapists leave fewer of them.\n"
-        "* **Fewer ruptures get repaired, and the gradient is steeper.** With the repair window closing over "
-        "the weeks, the share repaired goes from {rep_lo} to {rep_hi} (v1: {v1_repaired_share_lo} to "
-        "{v1_repaired_share_hi}), and ruptures stay open longer: {open_lo} % of sessions begin with one open "
-        "at 0.1 and {open_hi} % at 0.9 (v1: {v1_open_at_start_share_lo} % and {v1_open_at_start_share_hi} %).\n"
-        "* **Countertransference ruptures are rarer** at every level ({ct_lo_n} to {ct_hi_n} per 100 sessions; "
-        "v1 {v1_countertransference_per_100_lo} to {v1_countertransference_per_100_hi}), and dropout is lower "
-        "({drop_lo_n} to {drop_hi_n}; v1 {v1_dropout_share_lo} to {v1_dropout_share_hi}), but both still fall "
-        "with self-awareness as before."))
+        "* **{clients_change}.** v1 found improvement by session 8 going from {v1_improved_by_8_lo} to "
+        "{v1_improved_by_8_hi} and the fall in depression over a course {v1_smd_span} across the levels. Now "
+        "improvement by session 8 {imp_verdict} ({imp_lo} to {imp_hi}) and the fall in depression over a "
+        "course {smd_verdict} ({smd_lo_ci} to {smd_hi_ci}). In v2 a rupture left unrepaired has a lasting cost "
+        "(it caps trust and adds distress), and self-aware therapists leave fewer of them.\n"
+        "* **{repair_change}.** With the repair window closing over the weeks, the share repaired goes from "
+        "{rep_lo} to {rep_hi} (v1: {v1_repaired_share_lo} to {v1_repaired_share_hi}); {open_lo} % of sessions "
+        "begin with a rupture open at 0.1 and {open_hi} % at 0.9 (v1: {v1_open_at_start_share_lo} % and "
+        "{v1_open_at_start_share_hi} %).\n"
+        "* **Countertransference ruptures are {ct_change}** ({ct_lo_n} to {ct_hi_n} per 100 sessions; v1 "
+        "{v1_countertransference_per_100_lo} to {v1_countertransference_per_100_hi}); dropout goes from "
+        "{drop_lo_n} to {drop_hi_n} (v1 {v1_dropout_share_lo} to {v1_dropout_share_hi}): {still_fall}."))
 
 
 if __name__ == "__main__":

@@ -191,10 +191,31 @@ def results(p: C.Prose) -> None:
             p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d)
     p.span("early_span", "table.csv", ["prior_negative_mean"], None, "early_dropout_share")
     p.span("v1_pdrop_span", "mechanisms_v1/per_client.csv", ["prior_negative"], None, "dropout")
+    for k in ("0", "4"):
+        p.num(f"v1_bond_{k}", "mechanisms_v1/per_client.csv", {"prior_negative": LEVELS[k]}, "bond_start")
+
+    # Which way the numbers point decides the words; the numbers themselves stay quoted.
+    def verdicts(table: str) -> tuple[bool, bool]:
+        pc = p.table(table).set_index("prior_negative")
+        k = pc["km_median_sessions_to_trust"].reindex(list(LEVELS.values())).to_numpy(dtype=float)
+        slows = bool(np.all(np.diff(k) >= 0) and k[-1] > k[0])
+        d = pc["dropout"]
+        flat = bool(d.max() - d.min() < 0.05)
+        return slows, flat
+
+    slows, flat = verdicts("per_client.csv")
+    v1_slows, v1_flat = verdicts("mechanisms_v1/per_client.csv")
+    p.word("slows_verdict", "Each earlier poor experience slows trust." if slows else
+           "Earlier poor experiences do not slow trust steadily.")
+    p.word("leave_verdict", "is nearly flat at" if flat else "varies, at")
+    same = (slows == v1_slows) and (flat == v1_flat)
+    p.word("v2_verdict", "The conclusions hold." if same else "A conclusion changed.")
     p.text("v2_note", (
+        "{v2_verdict}\n\n"
         "* **Trust.** Median sessions to trust with none, two and four or more earlier poor experiences: "
         "v1 {v1_km_median_sessions_to_trust_0}, {v1_km_median_sessions_to_trust_2} and "
-        "{v1_km_median_sessions_to_trust_4}; now {k_0}, {k_2} and {k_4}. Ended without ever trusting: v1 "
+        "{v1_km_median_sessions_to_trust_4}; now {k_0}, {k_2} and {k_4}. Starting bond with none and with four "
+        "or more: v1 {v1_bond_0} and {v1_bond_4}; now {bond_0} and {bond_4}. Ended without ever trusting: v1 "
         "{v1_ended_without_trust_0}, {v1_ended_without_trust_2} and {v1_ended_without_trust_4}; now "
         "{never_0}, {never_2} and {never_4}.\n"
         "* **Leaving.** Dropout from the first relationship: v1 {v1_pdrop_span}, now {pdrop_span}; referral "

@@ -181,10 +181,8 @@ def results(p: C.Prose) -> None:
             p.num(f"v1_drop_{s}_{mix}", "mechanisms_v1/table.csv", row, "dropout_share")
 
     # Which way the numbers point decides the words; the numbers themselves stay quoted.
-    adv = p.table("advantage.csv").set_index("clients")
-
-    def verdict(group: str) -> str:
-        r = adv.loc[GROUPS[group]]
+    def verdict(group: str, table: str = "advantage.csv") -> str:
+        r = p.table(table).set_index("clients").loc[GROUPS[group]]
         if r["advantage_lo"] > 0:
             return "quiet therapists clearly ahead"
         if r["advantage_hi"] < 0:
@@ -194,7 +192,13 @@ def results(p: C.Prose) -> None:
     p.word("all_verdict", verdict("all"))
     p.word("chatty_verdict", verdict("chatty"))
     p.word("quiet_verdict", verdict("quiet"))
+    same = all(verdict(g) == verdict(g, "mechanisms_v1/advantage.csv") for g in GROUPS)
+    p.word("v2_verdict", "The conclusions hold: the same groups show a clear advantage or none as in v1."
+           if same else "A conclusion changed: " + "; ".join(
+               f"{GROUPS[g]} clients: {verdict(g, 'mechanisms_v1/advantage.csv')} in v1, {verdict(g)} now"
+               for g in GROUPS if verdict(g) != verdict(g, "mechanisms_v1/advantage.csv")) + ".")
     p.text("v2_note", (
+        "{v2_verdict}\n\n"
         "* **Advantage of talk-restricted therapists over six sessions** (SD): v1 {v1_adv_all} overall, "
         "{v1_adv_quiet} for quiet clients, {v1_adv_chatty} for chatty ones; now {adv_all_n}, {adv_quiet_n} "
         "and {adv_chatty_n}.\n"

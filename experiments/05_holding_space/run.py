@@ -151,7 +151,21 @@ def results(p: C.Prose) -> None:
                        ("internalisation", 2), ("improved_by_8", 3), ("dropout_share", 3),
                        ("depression_smd_course", 2)):
             p.num(f"v1_{col}_{k}", "mechanisms_v1/table.csv", row, col, d)
+    t = p.table("table.csv").set_index("fixing_stance_mean")
+    v1 = p.table("mechanisms_v1/table.csv").set_index("fixing_stance_mean")
+    burns = bool(t.loc[0.9, "mean_burnout_lo"] > t.loc[0.1, "mean_burnout_hi"])
+    p.word("burn_verdict", "Fixing burns therapists out." if burns else "Fixing does not clearly burn therapists out.")
+    leaves, v1_leaves = (bool(x.loc[0.9, "burnout_departures"] > 0) for x in (t, v1))
+    p.word("leave_verdict", "Some therapists leave from burnout." if leaves else "Nobody leaves from burnout.")
+    worse = [bool(t.loc[0.9, c] < t.loc[0.1, c]) for c in ("improved_by_8", "improved_by_26", "depression_smd_course")]
+    p.word("client_verdict", "Clients do worse with fixers." if all(worse) else
+           "Clients do not consistently do worse with fixers.")
+    p.word("v2_verdict", "The conclusions hold." if leaves == v1_leaves and burns and all(worse) else
+           ("A conclusion changed: " + ("therapists now leave from burnout at the most fixing stance"
+                                        if leaves and not v1_leaves else
+                                        "the pattern differs from v1, see below") + "."))
     p.text("v2_note", (
+        "{v2_verdict}\n\n"
         "* **Burnout** from holding space (0.1) to fixing (0.9): v1 {v1_mean_burnout_01} to "
         "{v1_mean_burnout_09}, now {burn_01_n} to {burn_09_n}; burnout departures per run at 0.9: v1 "
         "{v1_burnout_departures_09}, now {departures_09}.\n"

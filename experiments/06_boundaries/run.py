@@ -157,7 +157,12 @@ def results(p: C.Prose) -> None:
     ends = t.iloc[[0, -1]]
     inside = peak not in (levels[0], levels[-1]) and bool((ends["mean_alliance_hi"] < top["mean_alliance_lo"]).all())
     p.word("middle_verdict", "A clear middle." if inside else "No clear middle.")
+    p.text("v2_verdict", "The conclusion holds: the alliance still peaks in the middle, at firmness {peak_at} as in v1."
+           if inside and abs(peak - v1_peak) < 1e-9 else
+           "The conclusion holds with the peak moved: firmness {peak_at} now, {v1_peak_at} in v1." if inside else
+           "A conclusion changed: there is no clear middle now (v1 peaked at {v1_peak_at}).")
     p.text("v2_note", (
+        "{v2_verdict}\n\n"
         "* **The alliance** at the loosest boundaries, at its peak and fenced off: v1 {v1_all_loose}, "
         "{v1_all_peak} (at {v1_peak_at}) and {v1_all_rigid}; now {all_loose_n}, {all_peak_n} (at {peak_at}) "
         "and {all_rigid_n}.\n"
