@@ -140,9 +140,9 @@ def main(argv=None) -> None:
 
 #: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
 HEADLINE = ("do self-aware therapists rupture less and repair more?",
-            "countertransference ruptures fall from {ct_lo_n} to {ct_hi_n} per 100 sessions, repairs rise from "
-            "{rep_lo} to {rep_hi}, dropout goes from {drop_lo_n} to {drop_hi_n} and the fall in depression over a "
-            "course from {smd_lo} to {smd_hi} SD")
+            "from self-awareness 0.1 to 0.9: countertransference ruptures {ct_lo_n} → {ct_hi_n} per 100 sessions, "
+            "share repaired {rep_lo} → {rep_hi}, dropout {drop_lo_n} → {drop_hi_n}, fall in depression over a "
+            "course {smd_lo} → {smd_hi} SD")
 
 
 def results(p: C.Prose) -> None:

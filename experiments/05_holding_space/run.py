@@ -126,8 +126,8 @@ def main(argv=None) -> None:
 
 #: The README's row: the question, and the answer filled from the placeholders of :func:`results`.
 HEADLINE = ("does a fixing stance burn therapists out?",
-            "burnout rises from {burn_01_n} to {burn_09_n}; {departures_09} burnout departures per run at the "
-            "most fixing; improvement by session 8 {imp_01} against {imp_09}")
+            "mean burnout {burn_01_n} when holding space, {burn_09_n} when fixing; burnout departures per run "
+            "{departures_01} and {departures_09}; improvement by session 8 {imp_01} and {imp_09}")
 
 
 def results(p: C.Prose) -> None:
