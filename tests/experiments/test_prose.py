@@ -88,7 +88,8 @@ def test_a_changed_table_or_note_is_caught(tmp_path):
     name = GENERATED[0]
     copy = tmp_path / name
     shutil.copytree(EXPERIMENTS / name, copy)
-    quote = next(q for q in json.loads((copy / C.QUOTES).read_text())["results"].values() if q["cells"])
+    quote = next(q for q in json.loads((copy / C.QUOTES).read_text())["results"].values()
+                 if q["cells"] and q["cells"][0]["table"] == "table.csv")
     cell = quote["cells"][0]
     table = pd.read_csv(copy / cell["table"])
     mask = pd.Series(True, index=table.index)
