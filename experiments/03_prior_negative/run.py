@@ -164,10 +164,15 @@ LEVELS = {"0": "0", "1": "1", "2": "2", "3": "3", "4": "4+"}
 def results(p: C.Prose) -> None:
     """Fill RESULTS.template.md from the tables just written (and the frozen v1 tables)."""
     p.facts()
+    pc = p.table("per_client.csv").set_index("prior_negative")
     for k, level in LEVELS.items():
         row = {"prior_negative": level}
-        p.ci(f"k_{k}_ci", "per_client.csv", row, "km_median_sessions_to_trust", 0)
-        p.num(f"k_{k}", "per_client.csv", row, "km_median_sessions_to_trust", 0)
+        if np.isfinite(pc.loc[level, "km_median_sessions_to_trust"]):
+            p.ci(f"k_{k}_ci", "per_client.csv", row, "km_median_sessions_to_trust", 0)
+            p.num(f"k_{k}", "per_client.csv", row, "km_median_sessions_to_trust", 0)
+        else:  # fewer than half ever reached trust: the Kaplan-Meier median does not exist
+            p.word(f"k_{k}_ci", "never for half of them")
+            p.word(f"k_{k}", "never for half")
         p.num(f"bond_{k}", "per_client.csv", row, "bond_start")
         p.num(f"never_{k}", "per_client.csv", row, "ended_without_trust")
         p.num(f"pdrop_{k}", "per_client.csv", row, "dropout")
@@ -198,7 +203,8 @@ def results(p: C.Prose) -> None:
     def verdicts(table: str) -> tuple[bool, bool]:
         pc = p.table(table).set_index("prior_negative")
         k = pc["km_median_sessions_to_trust"].reindex(list(LEVELS.values())).to_numpy(dtype=float)
-        slows = bool(np.all(np.diff(k) >= 0) and k[-1] > k[0])
+        k = np.where(np.isfinite(k), k, np.inf)  # no median: fewer than half ever trust
+        slows = bool(np.all(k[1:] >= k[:-1]) and k[-1] > k[0])
         d = pc["dropout"]
         flat = bool(d.max() - d.min() < 0.05)
         return slows, flat
@@ -209,7 +215,18 @@ def results(p: C.Prose) -> None:
            "Earlier poor experiences do not slow trust steadily.")
     p.word("leave_verdict", "is nearly flat at" if flat else "varies, at")
     same = (slows == v1_slows) and (flat == v1_flat)
-    p.word("v2_verdict", "The conclusions hold." if same else "A conclusion changed.")
+    levels = list(LEVELS.values())
+    k2, k1 = (p.table(f).set_index("prior_negative").reindex(levels)
+              for f in ("per_client.csv", "mechanisms_v1/per_client.csv"))
+    med = "km_median_sessions_to_trust"
+    slower = bool(np.all(k2[med].fillna(np.inf).to_numpy() >= k1[med].fillna(np.inf).to_numpy()))
+    never = bool(np.all(k2["ended_without_trust"].to_numpy() > k1["ended_without_trust"].to_numpy()))
+    p.word("v2_verdict", ("The direction holds (each earlier poor experience slows trust)" if same else
+                          "A conclusion changed (see below)")
+           + (", but trust now takes longer at every count" if slower else "")
+           + (" and more clients never reach it" if never else "")
+           + ("; with several earlier poor experiences fewer than half ever do"
+              if k2[med].isna().any() and not k1[med].isna().any() else "") + ".")
     p.text("v2_note", (
         "{v2_verdict}\n\n"
         "* **Trust.** Median sessions to trust with none, two and four or more earlier poor experiences: "
