@@ -153,20 +153,20 @@ HEADLINE = ("do talk-restricted therapists relieve more distress, and for whom?"
             "advantage of talk-restricted therapists over six sessions: {adv_all_n} SD overall, {adv_quiet_n} for "
             "quiet clients, {adv_chatty_n} for chatty ones")
 
-GROUPS = {"quiet": "quiet (under 0.3)", "middling": "middling (0.3-0.5)", "chatty": "chatty (0.5 and over)",
+NOTE_GROUPS = {"quiet": "quiet (under 0.3)", "middling": "middling (0.3-0.5)", "chatty": "chatty (0.5 and over)",
           "all": "all clients"}
-STYLES = {"r": "talk-restricted (0.15)", "l": "talk-laden (0.85)"}
+NOTE_STYLES = {"r": "talk-restricted (0.15)", "l": "talk-laden (0.85)"}
 
 
 def results(p: C.Prose) -> None:
     """Fill RESULTS.template.md from the tables just written (and the frozen v1 tables)."""
     p.facts({"distress_sd": 2})
-    for g, label in GROUPS.items():
+    for g, label in NOTE_GROUPS.items():
         p.ci(f"adv_{g}", "advantage.csv", {"clients": label}, "advantage", 3)
         p.num(f"adv_{g}_n", "advantage.csv", {"clients": label}, "advantage", 3)
         p.num(f"v1_adv_{g}", "mechanisms_v1/advantage.csv", {"clients": label}, "advantage", 3)
         if g != "all":
-            for s, style in STYLES.items():
+            for s, style in NOTE_STYLES.items():
                 row = {"therapists": style, "clients": label}
                 p.num(f"fit_{s}_{g}", "per_client.csv", row, "talk_fit")
                 p.num(f"fall_{s}_{g}", "per_client.csv", row, "fall_sd")
@@ -182,7 +182,7 @@ def results(p: C.Prose) -> None:
 
     # Which way the numbers point decides the words; the numbers themselves stay quoted.
     def verdict(group: str, table: str = "advantage.csv") -> str:
-        r = p.table(table).set_index("clients").loc[GROUPS[group]]
+        r = p.table(table).set_index("clients").loc[NOTE_GROUPS[group]]
         if r["advantage_lo"] > 0:
             return "quiet therapists clearly ahead"
         if r["advantage_hi"] < 0:
@@ -192,11 +192,11 @@ def results(p: C.Prose) -> None:
     p.word("all_verdict", verdict("all"))
     p.word("chatty_verdict", verdict("chatty"))
     p.word("quiet_verdict", verdict("quiet"))
-    same = all(verdict(g) == verdict(g, "mechanisms_v1/advantage.csv") for g in GROUPS)
+    same = all(verdict(g) == verdict(g, "mechanisms_v1/advantage.csv") for g in NOTE_GROUPS)
     p.word("v2_verdict", "The conclusions hold: the same groups show a clear advantage or none as in v1."
            if same else "A conclusion changed: " + "; ".join(
-               f"{GROUPS[g]} clients: {verdict(g, 'mechanisms_v1/advantage.csv')} in v1, {verdict(g)} now"
-               for g in GROUPS if verdict(g) != verdict(g, "mechanisms_v1/advantage.csv")) + ".")
+               f"{NOTE_GROUPS[g]} clients: {verdict(g, 'mechanisms_v1/advantage.csv')} in v1, {verdict(g)} now"
+               for g in NOTE_GROUPS if verdict(g) != verdict(g, "mechanisms_v1/advantage.csv")) + ".")
     p.text("v2_note", (
         "{v2_verdict}\n\n"
         "* **Advantage of talk-restricted therapists over six sessions** (SD): v1 {v1_adv_all} overall, "
