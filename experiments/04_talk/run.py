@@ -197,8 +197,17 @@ def results(p: C.Prose) -> None:
            if same else "A conclusion changed: " + "; ".join(
                f"{NOTE_GROUPS[g]} clients: {verdict(g, 'mechanisms_v1/advantage.csv')} in v1, {verdict(g)} now"
                for g in NOTE_GROUPS if verdict(g) != verdict(g, "mechanisms_v1/advantage.csv")) + ".")
+    adv = p.table("advantage.csv").set_index("clients").loc[NOTE_GROUPS["all"], "advantage"]
+    v1_adv = p.table("mechanisms_v1/advantage.csv").set_index("clients").loc[NOTE_GROUPS["all"], "advantage"]
+    # Cohen's conventions for a standardised difference
+    p.word("size_word", "small" if abs(adv) < 0.2 else "moderate" if abs(adv) < 0.5 else "large")
+    p.word("size_change", "The advantage is much larger than in v1: in v2 relief is carried by the alliance "
+           "and a misattuned session can add distress (harm in care), so a poor talk fit costs much more."
+           if abs(adv) > 2 * abs(v1_adv) else
+           "The advantage is much smaller than in v1." if abs(adv) < abs(v1_adv) / 2 else
+           "The advantage is of a similar size as in v1.")
     p.text("v2_note", (
-        "{v2_verdict}\n\n"
+        "{v2_verdict} {size_change}\n\n"
         "* **Advantage of talk-restricted therapists over six sessions** (SD): v1 {v1_adv_all} overall, "
         "{v1_adv_quiet} for quiet clients, {v1_adv_chatty} for chatty ones; now {adv_all_n}, {adv_quiet_n} "
         "and {adv_chatty_n}.\n"
