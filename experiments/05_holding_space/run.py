@@ -160,12 +160,22 @@ def results(p: C.Prose) -> None:
     worse = [bool(t.loc[0.9, c] < t.loc[0.1, c]) for c in ("improved_by_8", "improved_by_26", "depression_smd_course")]
     p.word("client_verdict", "Clients do worse with fixers." if all(worse) else
            "Clients do not consistently do worse with fixers.")
-    p.word("v2_verdict", "The conclusions hold." if leaves == v1_leaves and burns and all(worse) else
+    for f, k in ((0.1, "01"), (0.9, "09")):
+        p.ci(f"smd_{k}_ci", "table.csv", {"fixing_stance_mean": f}, "depression_smd_course")
+    cost = t.loc[0.1, "depression_smd_course"] - t.loc[0.9, "depression_smd_course"]
+    v1_cost = v1.loc[0.1, "depression_smd_course"] - v1.loc[0.9, "depression_smd_course"]
+    clearly = bool(t.loc[0.9, "depression_smd_course_hi"] < t.loc[0.1, "depression_smd_course_lo"])
+    p.word("cost_change", ("The cost to clients is much larger than in v1, where each change was small and the "
+                           "intervals of neighbouring levels overlapped: " if cost > 2 * v1_cost else
+                           "The cost to clients is of a similar size as in v1: ")
+           + ("the fall in depression over a course is now clearly smaller with fixers." if clearly else
+              "the fall in depression over a course is not clearly smaller with fixers."))
+    p.word("v2_verdict", "The conclusions hold in direction." if leaves == v1_leaves and burns and all(worse) else
            ("A conclusion changed: " + ("therapists now leave from burnout at the most fixing stance"
                                         if leaves and not v1_leaves else
                                         "the pattern differs from v1, see below") + "."))
     p.text("v2_note", (
-        "{v2_verdict}\n\n"
+        "{v2_verdict} {cost_change}\n\n"
         "* **Burnout** from holding space (0.1) to fixing (0.9): v1 {v1_mean_burnout_01} to "
         "{v1_mean_burnout_09}, now {burn_01_n} to {burn_09_n}; burnout departures per run at 0.9: v1 "
         "{v1_burnout_departures_09}, now {departures_09}.\n"
