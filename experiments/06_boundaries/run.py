@@ -157,9 +157,15 @@ def results(p: C.Prose) -> None:
     ends = t.iloc[[0, -1]]
     inside = peak not in (levels[0], levels[-1]) and bool((ends["mean_alliance_hi"] < top["mean_alliance_lo"]).all())
     p.word("middle_verdict", "A clear middle." if inside else "No clear middle.")
+    near = t[t["mean_alliance_hi"] >= top["mean_alliance_lo"]][key].tolist()  # intervals reaching the peak's
+    p.num("plat_lo", "table.csv", {key: near[0]}, key)
+    p.num("plat_hi", "table.csv", {key: near[-1]}, key)
+    p.text("plateau", "only the peak's own interval reaches that high" if len(near) == 1 else
+           "the intervals from firmness {plat_lo} to {plat_hi} all reach the peak's")
     p.text("v2_verdict", "The conclusion holds: the alliance still peaks in the middle, at firmness {peak_at} as in v1."
            if inside and abs(peak - v1_peak) < 1e-9 else
-           "The conclusion holds with the peak moved: firmness {peak_at} now, {v1_peak_at} in v1." if inside else
+           "The conclusion holds with the peak moved: firmness {peak_at} now, {v1_peak_at} in v1 ({plateau})."
+           if inside else
            "A conclusion changed: there is no clear middle now (v1 peaked at {v1_peak_at}).")
     p.text("v2_note", (
         "{v2_verdict}\n\n"
