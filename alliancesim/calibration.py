@@ -236,3 +236,115 @@ def write_text(text: str, path: str | Path) -> None:
     from .tables import _atomic_write
 
     _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------------------
+# generated prose: every number in docs/calibration.md and experiment 07's RESULTS.md comes from here
+
+
+def verdict(row: Any) -> str:
+    """Where a table row's model value sits against its band (``"inside the band"``, ``"above the band"`` ...)."""
+    if not (math.isfinite(row.band_low) and math.isfinite(row.band_high)):
+        return "reported only"
+    if not math.isfinite(row.model):
+        return "not measured"
+    if row.model < row.band_low:
+        return "below the band"
+    if row.model > row.band_high:
+        return "above the band"
+    return "inside the band"
+
+
+def findings_markdown(table: pd.DataFrame, curve: pd.DataFrame, digits: int = 3) -> str:
+    """The findings as prose bullets: how many targets are inside, and each target against its band."""
+    inside = table["inside"].dropna()
+    lines = [f"{int(inside.sum())} of {len(inside)} banded targets are inside their band.", ""]
+    for r in table.itertuples():
+        ci = f" (95 % CI {fmt(r.ci_low, digits)} to {fmt(r.ci_high, digits)})" if math.isfinite(r.ci_low) else ""
+        band = band_text(r.band_low, r.band_high, r.published, digits)
+        against = f" against {band}" if band != "reported only" else ""
+        lines.append(f"* {r.label}: {fmt(r.model, digits)}{ci}{against}: {verdict(r)}.")
+    c = curve.set_index("session")["model"]
+    if {1, 8, 26} <= set(c.index) and all(math.isfinite(c[k]) for k in (1, 8, 26)):
+        early, late = (c[8] - c[1]) / 7, (c[26] - c[8]) / 18
+        shape = ("negatively accelerated (faster early)" if early > late else
+                 "not negatively accelerated: it rises at least as fast after session 8 as before")
+        lines.append(f"* Howard's curve rises from {fmt(c[1], digits)} at session 1 to {fmt(c[8], digits)} at "
+                     f"session 8 and {fmt(c[26], digits)} at session 26: {fmt(early, digits)} per session "
+                     f"over sessions 1-8 and {fmt(late, digits)} per session over sessions 8-26, so it is "
+                     f"{shape}.")
+    return "\n".join(lines) + "\n"
+
+
+def posterior_markdown_block(posterior: pd.DataFrame | None, info: Mapping[str, Any] | None,
+                             best: pd.DataFrame | None) -> str:
+    """The fitted posterior for the docs, or how to produce it when no fit has been run yet."""
+    from .fit import posterior_markdown
+
+    if posterior is None or info is None:
+        return ("No fit has been run on this model yet. Run `alliancesim calibrate --fit --out "
+                "experiments/07_calibration/fit` and then `python experiments/07_calibration/run.py`.\n")
+    s = info["settings"]
+    years = s["years"] if s["years"] is not None else "the preset's"
+    lines = [f"Fit of {info['generations_run']} generation(s) of {s['population']} particles, {s['fit_seeds']} "
+             f"seed(s) of {years} years per particle, {info['evaluations']} particle evaluations in "
+             f"{info['seconds_fitting']:.0f} s (pyabc {info['pyabc_version']}, model code "
+             f"{info['code_fingerprint']}). Acceptance threshold (epsilon, band half-widths) by generation: "
+             + ", ".join(fmt(e, 2) for e in info["epsilon"]) + ".", "", posterior_markdown(posterior)]
+    if best is not None:
+        inside = best["inside"].dropna()
+        lines += [f"The best particle (distance {fmt(info['best_distance'], 3)}) on {int(best['runs'].max())} "
+                  f"seeds: {int(inside.astype(bool).sum())} of {len(inside)} banded targets inside their band.",
+                  "", markdown(best)]
+    return "\n".join(lines)
+
+
+def fill_blocks(text: str, blocks: Mapping[str, str]) -> str:
+    """Replace each ``<!-- BEGIN generated:NAME -->`` ... ``<!-- END generated:NAME -->`` block's body.
+
+    Raises
+    ------
+    KeyError
+        If a block is missing from ``text``.
+    """
+    import re
+
+    for name, body in blocks.items():
+        pattern = re.compile(rf"(<!-- BEGIN generated:{re.escape(name)} -->\n).*?(<!-- END generated:{re.escape(name)} -->)",
+                             re.S)
+        if not pattern.search(text):
+            raise KeyError(f"no generated block {name!r}")
+        text = pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text)
+    return text
+
+
+def doc_blocks(table: pd.DataFrame, curve: pd.DataFrame, runs_text: str, posterior: pd.DataFrame | None = None,
+               fit_info: Mapping[str, Any] | None = None, best: pd.DataFrame | None = None) -> dict[str, str]:
+    """The generated blocks of ``docs/calibration.md`` and experiment 07's ``RESULTS.md``."""
+    return {
+        "size": runs_text + "\n",
+        "table": markdown(table),
+        "findings": findings_markdown(table, curve),
+        "definitions": definitions_markdown(table),
+        "curve": curve_markdown(curve),
+        "posterior": posterior_markdown_block(posterior, fit_info, best),
+    }
+
+
+def read_fit(folder: str | Path) -> tuple[pd.DataFrame | None, dict[str, Any] | None, pd.DataFrame | None]:
+    """A fit's posterior table, ``fit_info.json`` and best particle's table (Nones if there is no fit)."""
+    import json
+
+    folder = Path(folder)
+    if not (folder / "fit_info.json").is_file():
+        return None, None, None
+    best = pd.read_csv(folder / "best_calibration.csv")
+    best["inside"] = best["inside"].astype("boolean")
+    return (pd.read_csv(folder / "posterior.csv"), json.loads((folder / "fit_info.json").read_text()), best)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A calibration table written by :func:`write_csv` (``inside`` back as a nullable boolean)."""
+    table = pd.read_csv(path)
+    table["inside"] = table["inside"].astype("boolean")
+    return table
