@@ -269,13 +269,13 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
     alliancesim.params.ParameterError
         For a bad setting, a free parameter the model does not have, or an existing ``out``.
     """
+    settings.check()
     import pyabc
 
     from . import __version__
     from .calibration import calibrate, markdown, write_csv, write_text
     from .runner import code_fingerprint
 
-    settings.check()
     out = Path(out)
     tmp = _prepare_out(out)
     try:
