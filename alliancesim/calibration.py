@@ -277,8 +277,12 @@ def findings_markdown(table: pd.DataFrame, curve: pd.DataFrame, digits: int = 3)
 
 
 def posterior_markdown_block(posterior: pd.DataFrame | None, info: Mapping[str, Any] | None,
-                             best: pd.DataFrame | None) -> str:
-    """The fitted posterior for the docs, or how to produce it when no fit has been run yet."""
+                             best: pd.DataFrame | None, code: str | None = None) -> str:
+    """The fitted posterior for the docs, or how to produce it when no fit has been run yet.
+
+    ``code`` is the model-code fingerprint of the table beside it: a fit that ran on other code is
+    flagged as such.
+    """
     from .fit import posterior_markdown
 
     if posterior is None or info is None:
@@ -290,13 +294,28 @@ def posterior_markdown_block(posterior: pd.DataFrame | None, info: Mapping[str, 
              f"seed(s) of {years} years per particle, {info['evaluations']} particle evaluations in "
              f"{info['seconds_fitting']:.0f} s (pyabc {info['pyabc_version']}, model code "
              f"{info['code_fingerprint']}). Acceptance threshold (epsilon, band half-widths) by generation: "
-             + ", ".join(fmt(e, 2) for e in info["epsilon"]) + ".", "", posterior_markdown(posterior)]
+             + ", ".join(fmt(e, 2) for e in info["epsilon"]) + "."]
+    if code is not None and info["code_fingerprint"] != code:
+        lines[0] += (f" **This fit ran on other model code** ({info['code_fingerprint']}) than the table above "
+                     f"({code}): run it again.")
+    if _reduced_fit(s):
+        lines[0] += (" **This fit is smaller than the command's defaults** (population, generations, seeds or "
+                     "years): read it as a first look at where the parameters go, not as the calibration.")
+    lines += ["", posterior_markdown(posterior)]
     if best is not None:
         inside = best["inside"].dropna()
         lines += [f"The best particle (distance {fmt(info['best_distance'], 3)}) on {int(best['runs'].max())} "
                   f"seeds: {int(inside.astype(bool).sum())} of {len(inside)} banded targets inside their band.",
                   "", markdown(best)]
     return "\n".join(lines)
+
+
+def _reduced_fit(settings: Mapping[str, Any]) -> bool:
+    from .fit import FitSettings
+
+    d = FitSettings()
+    return any(settings.get(k) is not None and settings[k] < getattr(d, k)
+               for k in ("population", "generations", "fit_seeds", "years"))
 
 
 def fill_blocks(text: str, blocks: Mapping[str, str]) -> str:
@@ -319,7 +338,8 @@ def fill_blocks(text: str, blocks: Mapping[str, str]) -> str:
 
 
 def doc_blocks(table: pd.DataFrame, curve: pd.DataFrame, runs_text: str, posterior: pd.DataFrame | None = None,
-               fit_info: Mapping[str, Any] | None = None, best: pd.DataFrame | None = None) -> dict[str, str]:
+               fit_info: Mapping[str, Any] | None = None, best: pd.DataFrame | None = None,
+               code: str | None = None) -> dict[str, str]:
     """The generated blocks of ``docs/calibration.md`` and experiment 07's ``RESULTS.md``."""
     return {
         "size": runs_text + "\n",
@@ -327,7 +347,7 @@ def doc_blocks(table: pd.DataFrame, curve: pd.DataFrame, runs_text: str, posteri
         "findings": findings_markdown(table, curve),
         "definitions": definitions_markdown(table),
         "curve": curve_markdown(curve),
-        "posterior": posterior_markdown_block(posterior, fit_info, best),
+        "posterior": posterior_markdown_block(posterior, fit_info, best, code),
     }
 
 

@@ -61,6 +61,9 @@ SMD_SESSION = 8
 TALK_SESSION = 6
 #: End reasons that mean the client decided to stop or completed (dropout's denominator).
 CLIENT_ENDINGS = ("dropout", "finished", "maintenance_ended")
+#: Every other end reason the tables use: decided by the therapist or by life, or not ended yet.
+#: An end reason in neither list is an error, so a new way of ending must be classified here.
+OTHER_ENDINGS = ("ongoing", "referred_out", "referred_to_colleague", "therapist_left", "moved_away")
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,10 @@ def courses(sessions: pd.DataFrame, relationships: pd.DataFrame,
     last = relationships.sort_values(["client", "start_week", "relationship_id"], kind="stable")
     last = last.groupby("client", sort=True).last()
     out["end_reason"] = last["end_reason"].reindex(out.index).fillna("ongoing")
+    unknown = sorted(set(out["end_reason"]) - set(CLIENT_ENDINGS) - set(OTHER_ENDINGS))
+    if unknown:
+        raise ValueError(f"end_reason {unknown[0]!r} is not classified for the calibration targets: add it to "
+                         "alliancesim.targets.CLIENT_ENDINGS (the client decided or completed) or OTHER_ENDINGS")
     out["goals_met"] = last["client_goals_met"].reindex(out.index).fillna(False).astype(bool)
     return out
 

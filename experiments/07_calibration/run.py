@@ -114,7 +114,7 @@ def main(argv=None) -> None:
         r = table.set_index("target").loc[name]
         ax2.errorbar([k], [r.published], yerr=[[r.published - r.band_low], [r.band_high - r.published]],
                      fmt="s", color="#4c78a8", capsize=4, label="Howard et al. 1986 (band)" if k == 8 else None)
-    ax2.set_xlabel("course session (clients with at least that many sessions, start distress >= 10)")
+    ax2.set_xlabel("course session k (courses with at least k sessions, start distress >= 10)")
     ax2.set_ylabel("share reliably improved (fall >= 5 points)")
     ax2.set_ylim(0, 1)
     ax2.grid(alpha=0.3)
@@ -162,16 +162,18 @@ def blocks_from_files(command: str | None = None) -> dict[str, str]:
     curve = pd.read_csv(HERE / "dose_response.csv")
     posterior, fit_info, best = read_fit(FIT)
     return doc_blocks(table, curve, size_text(command or info["command"], info["seeds"], info["years"]),
-                      posterior, fit_info, best)
+                      posterior, fit_info, best, info["code_fingerprint"])
 
 
 def write_prose(command: str, seeds: int, years: float) -> None:
-    from alliancesim.calibration import doc_blocks, fill_blocks, read_fit, read_table, write_text
     import pandas as pd
+
+    from alliancesim.calibration import doc_blocks, fill_blocks, read_fit, read_table, write_text
+    from alliancesim.runner import code_fingerprint
 
     table = read_table(HERE / "table.csv")
     curve = pd.read_csv(HERE / "dose_response.csv")
-    blocks = doc_blocks(table, curve, size_text(command, seeds, years), *read_fit(FIT))
+    blocks = doc_blocks(table, curve, size_text(command, seeds, years), *read_fit(FIT), code_fingerprint())
     write_text(fill_blocks(RESULTS_TEMPLATE, blocks), HERE / "RESULTS.md")
     write_text(fill_blocks(DOC.read_text(encoding="utf-8"), blocks), DOC)
 

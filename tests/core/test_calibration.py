@@ -67,6 +67,12 @@ def test_dropout_counts_only_courses_the_client_ended_and_not_those_who_met_thei
     assert values["dropout_early"] == pytest.approx(1 / 2)  # A (one session) of A, B
 
 
+def test_an_unclassified_end_reason_is_an_error():
+    s, r = tables([{"client": "A", "start": 12, "parts": [("T1", [11])], "end_reason": "emigrated"}])
+    with pytest.raises(ValueError, match="'emigrated'"):
+        T.measure(s, r)
+
+
 def test_a_handover_continues_the_course():
     s, r = tables([{"client": "A", "start": 20, "parts": [("T1", [19, 18]), ("T2", [17, 16, 15])],
                     "end_reason": "finished", "goals": True, "alliance": [0.1, 0.2, 0.3, 0.4, 0.5]}])
