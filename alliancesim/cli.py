@@ -220,11 +220,18 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
                      help=f"ABC-SMC generations at most (default {d.generations})")
     fit.add_argument("--fit-seeds", type=_positive_int, default=d.fit_seeds,
                      help=f"runs (seeds 1..k) per particle (default {d.fit_seeds})")
-    fit.add_argument("--min-epsilon", type=_years, default=d.min_epsilon,
+    fit.add_argument("--min-epsilon", type=_number, default=d.min_epsilon,
                      help="stop early once the acceptance threshold is this low (band half-widths, default 0)")
     fit.add_argument("--seed", type=_positive_int, default=d.seed, help="seed of the sampler (default 1)")
     fit.add_argument("--dask", default=None, metavar="ADDRESS",
                      help="evaluate particles on this Dask scheduler (e.g. tcp://host:8786)")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

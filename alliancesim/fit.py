@@ -160,6 +160,8 @@ class FitSettings:
                                  ("jobs", self.jobs, 1)):
             if value < low:
                 raise ParameterError(f"{name}={value} is out of range: allowed {low} or more")
+        if self.seed < 0:
+            raise ParameterError(f"seed={self.seed} is out of range: allowed 0 or more")
         if self.min_epsilon < 0 or not math.isfinite(self.min_epsilon):
             raise ParameterError(f"min_epsilon={self.min_epsilon} is out of range: allowed 0 or more")
         check_free_parameters(self.free)
@@ -201,13 +203,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _sampler(settings: FitSettings):
+def _sampler(settings: FitSettings, client=None):
+    """pyabc's sampler for these settings (``client``: a connected Dask client for ``--dask``)."""
     import pyabc
 
-    if settings.dask is not None:
-        from distributed import Client
-
-        return pyabc.sampler.DaskDistributedSampler(dask_client=Client(settings.dask), batch_size=1)
+    if client is not None:
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1)
     if settings.jobs > 1:
         return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=settings.jobs)
     return pyabc.sampler.SingleCoreSampler()
@@ -278,6 +279,7 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
 
     out = Path(out)
     tmp = _prepare_out(out)
+    client = None
     try:
         started = time.perf_counter()
         seconds = time_one_particle(settings)
@@ -285,8 +287,12 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
         np.random.seed(settings.seed)  # pyabc draws from numpy's global generator
         prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in settings.free})
         simulator = Simulator(tuple(range(1, settings.fit_seeds + 1)), settings.years)
+        if settings.dask is not None:
+            from distributed import Client
+
+            client = Client(settings.dask, set_as_default=False, timeout="20s")
         abc = pyabc.ABCSMC(simulator, prior, distance, population_size=settings.population,
-                           sampler=_sampler(settings))
+                           sampler=_sampler(settings, client))
         logging.getLogger("ABC").setLevel(logging.INFO)
         abc.new("sqlite:///" + str(tmp / "abc.db"), observed())
         history = abc.run(max_nr_populations=settings.generations, minimum_epsilon=settings.min_epsilon)
@@ -331,6 +337,9 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if client is not None:
+            client.close()
     return info
 
 
