@@ -228,10 +228,13 @@ def test_cli_writes_the_table_it_prints_and_a_process_pool_changes_nothing(tmp_p
     (["--dask", "tcp://127.0.0.1:1"], "--dask needs --fit"),
     (["--fit", "--population", "1"], "population=1"),
 ])
-def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, words):
-    proc = _cli(*args, cwd=tmp_path)
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and words in proc.stderr
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, args, words):
+    from alliancesim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
     assert not any(tmp_path.iterdir())
 
 
