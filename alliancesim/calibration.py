@@ -62,8 +62,10 @@ def run_seed(task: SeedTask) -> dict[str, Any]:
     del model
     values["talk_restricted_advantage"] = math.nan
     if task.talk:
-        falls = [talk_falls(session_table(simulate(p, seed=task.seed, years=task.years, **overrides)))
-                 for p in TALK_PRESETS]
+        falls = []
+        for preset in TALK_PRESETS:
+            model = simulate(preset, seed=task.seed, years=task.years, **overrides)
+            falls.append(talk_falls(session_table(model), relationship_table(model)))
         values["talk_restricted_advantage"] = talk_advantage(*falls)
     return {**values, "curve": curve}
 

@@ -11,12 +11,13 @@ whatever the mechanisms that produce them.
 
 The unit: a *course*
 --------------------
-A **course** is one client's treatment in the clinic: all of that client's relationships
-(``relationships.client``), in order of ``start_week``.  A handover to a successor or a referral
-to a colleague continues the same course (clients do not come back after a course has ended).
-Its sessions are the client's rows of the session table in order of (``week``,
-``relationship_id``, ``session``), numbered 1, 2, ... as *course sessions*.  Courses with no
-session are left out (the client never started).
+A **course** is one client's treatment: the client's relationships (``relationships.client``)
+in order of ``start_week``, as long as each ended in a way that continues the treatment
+(:data:`CONTINUATIONS`: a handover to a successor, a referral to a colleague); any other ending
+closes the course, and a client who comes back later starts a new one.  Its sessions are its
+relationships' rows of the session table in order of (``week``, ``relationship_id``,
+``session``), numbered 1, 2, ... as *course sessions*.  Courses with no session are left out
+(the client never started).
 
 * *start distress*: ``distress_before`` at course session 1 (PHQ-9-like, 0-27);
 * *end distress*: ``distress_after`` at the course's last session. A course still running when the
@@ -26,7 +27,8 @@ session are left out (the client never started).
   session, which no trial's post-treatment assessment does;
 * *fall in distress*: start distress minus end distress (positive is better);
 * *how it ended*: ``end_reason`` of the course's last relationship (``"ongoing"`` if it is still
-  running), with ``client_goals_met``;
+  running), with ``client_goals_met`` (a client flag: for a client with two courses, as at the
+  end of the run);
 * *therapist*: the ``therapist`` of the course's sessions; courses seen by more than one therapist
   (about 3 %) are left out of the therapist effect only.
 
@@ -61,6 +63,8 @@ SMD_SESSION = 8
 TALK_SESSION = 6
 #: End reasons that mean the client decided to stop or completed (dropout's denominator).
 CLIENT_ENDINGS = ("dropout", "finished", "maintenance_ended")
+#: End reasons after which the same course continues with another therapist.
+CONTINUATIONS = ("therapist_left", "referred_to_colleague")
 #: Every other end reason the tables use: decided by the therapist or by life, or not ended yet.
 #: An end reason in neither list is an error, so a new way of ending must be classified here.
 OTHER_ENDINGS = ("ongoing", "referred_out", "referred_to_colleague", "therapist_left", "moved_away")
@@ -167,38 +171,55 @@ BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
 # courses
 
 
-def course_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
-    """The session table in course order, with ``course_session`` (1, 2, ...) and ``start`` added.
+def course_ids(relationships: pd.DataFrame) -> pd.Series:
+    """The course each relationship belongs to: ``relationship_id`` -> course number (0, 1, ...).
+
+    A client's relationships in order of ``start_week`` form one course as long as each ended
+    in a way that continues the treatment (:data:`CONTINUATIONS`: a handover, a referral to a
+    colleague); any other ending closes the course, and a later relationship starts a new one.
+    """
+    r = relationships.sort_values(["client", "start_week", "relationship_id"], kind="stable")
+    previous = r.groupby("client", sort=False)["end_reason"].shift()
+    new = previous.isna() | ~previous.isin(CONTINUATIONS)
+    return pd.Series(np.cumsum(new.to_numpy()) - 1, index=r["relationship_id"].to_numpy(), name="course")
+
+
+def course_sessions(sessions: pd.DataFrame, relationships: pd.DataFrame) -> pd.DataFrame:
+    """The session table in course order, with ``course``, ``course_session`` (1, 2, ...) and ``start``.
 
     Parameters
     ----------
-    sessions : the session table (columns ``client, week, relationship_id, session,
-        distress_before, distress_after, alliance, therapist, rupture``).
+    sessions : the session table (columns ``week, relationship_id, session, distress_before,
+        distress_after, alliance, therapist, rupture``).
+    relationships : the relationship table (columns ``relationship_id, client, start_week,
+        end_reason``).
 
     Returns
     -------
-    DataFrame, one row per session, sorted by client and course session.
+    DataFrame, one row per session, sorted by course and course session.
     """
-    s = sessions.sort_values(["client", "week", "relationship_id", "session"], kind="stable")
-    s = s.reset_index(drop=True)
-    s["course_session"] = s.groupby("client", sort=False).cumcount() + 1
-    s["start"] = s.groupby("client", sort=False)["distress_before"].transform("first")
+    s = sessions.assign(course=sessions["relationship_id"].map(course_ids(relationships)))
+    s = s.sort_values(["course", "week", "relationship_id", "session"], kind="stable").reset_index(drop=True)
+    s["course_session"] = s.groupby("course", sort=False).cumcount() + 1
+    s["start"] = s.groupby("course", sort=False)["distress_before"].transform("first")
     return s
 
 
 def courses(sessions: pd.DataFrame, relationships: pd.DataFrame,
             ordered: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per course (client with at least one session).
+    """One row per course with at least one session.
 
     Returns
     -------
-    DataFrame indexed by client with columns ``sessions`` (count), ``start``, ``end`` (distress,
-    0-27), ``fall`` (start - end), ``alliance3`` (alliance at course session 3, NaN if shorter),
-    ``therapists`` (how many), ``therapist`` (the first), ``end_reason``, ``goals_met``.
+    DataFrame indexed by course number with columns ``client``, ``sessions`` (count), ``start``,
+    ``end`` (distress, 0-27), ``fall`` (start - end), ``alliance3`` (alliance at course session 3,
+    NaN if shorter), ``therapists`` (how many), ``therapist`` (the first), ``end_reason`` and
+    ``goals_met`` (of the course's last relationship).
     """
-    s = course_sessions(sessions) if ordered is None else ordered
-    g = s.groupby("client", sort=True)
+    s = course_sessions(sessions, relationships) if ordered is None else ordered
+    g = s.groupby("course", sort=True)
     out = pd.DataFrame({
+        "client": g["client"].first(),
         "sessions": g.size(),
         "start": g["distress_before"].first(),
         "end": g["distress_after"].last(),
@@ -206,10 +227,11 @@ def courses(sessions: pd.DataFrame, relationships: pd.DataFrame,
         "therapist": g["therapist"].first(),
     })
     out["fall"] = out["start"] - out["end"]
-    third = s[s["course_session"] == ALLIANCE_SESSION].set_index("client")["alliance"]
+    third = s[s["course_session"] == ALLIANCE_SESSION].set_index("course")["alliance"]
     out["alliance3"] = third.reindex(out.index)
-    last = relationships.sort_values(["client", "start_week", "relationship_id"], kind="stable")
-    last = last.groupby("client", sort=True).last()
+    last = relationships.assign(course=relationships["relationship_id"].map(course_ids(relationships)))
+    last = last.sort_values(["course", "start_week", "relationship_id"], kind="stable")
+    last = last.groupby("course", sort=True).last()
     out["end_reason"] = last["end_reason"].reindex(out.index).fillna("ongoing")
     unknown = sorted(set(out["end_reason"]) - set(CLIENT_ENDINGS) - set(OTHER_ENDINGS))
     if unknown:
@@ -275,7 +297,7 @@ def dose_response(ordered: pd.DataFrame, upto: int = CURVE_SESSIONS) -> np.ndarr
     """
     s = ordered[(ordered["start"] >= CLINICAL_DISTRESS) & (ordered["course_session"] <= upto)]
     improved = (s["start"] - s["distress_after"]) >= RELIABLE_CHANGE
-    ever = improved.groupby(s["client"], sort=False).cummax()
+    ever = improved.groupby(s["course"], sort=False).cummax()
     by_k = ever.groupby(s["course_session"]).mean()
     return by_k.reindex(range(1, upto + 1)).to_numpy(dtype=float)
 
@@ -296,7 +318,7 @@ def measure(sessions: pd.DataFrame, relationships: pd.DataFrame) -> tuple[dict[s
     curve = np.full(CURVE_SESSIONS, NAN)
     if sessions.empty:
         return out, curve
-    s = course_sessions(sessions)
+    s = course_sessions(sessions, relationships)
     c = courses(sessions, relationships, ordered=s)
 
     by_client = c["end_reason"].isin(CLIENT_ENDINGS)
@@ -330,11 +352,11 @@ def measure(sessions: pd.DataFrame, relationships: pd.DataFrame) -> tuple[dict[s
     return out, curve
 
 
-def talk_falls(sessions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def talk_falls(sessions: pd.DataFrame, relationships: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """For Moyer's comparison: (fall from course session 1 to 6, start distress) of courses with >= 6 sessions."""
     if sessions.empty:
         return np.empty(0), np.empty(0)
-    s = course_sessions(sessions)
+    s = course_sessions(sessions, relationships)
     at = s[s["course_session"] == TALK_SESSION]
     return (at["start"] - at["distress_after"]).to_numpy(float), at["start"].to_numpy(float)
 

@@ -76,11 +76,23 @@ def test_an_unclassified_end_reason_is_an_error():
 def test_a_handover_continues_the_course():
     s, r = tables([{"client": "A", "start": 20, "parts": [("T1", [19, 18]), ("T2", [17, 16, 15])],
                     "end_reason": "finished", "goals": True, "alliance": [0.1, 0.2, 0.3, 0.4, 0.5]}])
-    c = T.courses(s, r)
+    c = T.courses(s, r).set_index("client")
     assert c.loc["A", "sessions"] == 5 and c.loc["A", "therapists"] == 2
     assert c.loc["A", "start"] == 20 and c.loc["A", "end"] == 15 and c.loc["A", "fall"] == 5
     assert c.loc["A", "alliance3"] == 0.3  # the third course session is the successor's first
     assert c.loc["A", "end_reason"] == "finished"
+
+
+def test_a_client_who_comes_back_starts_a_new_course():
+    s1, r1 = tables([{"client": "A", "start": 20, "parts": [("T1", [19, 18])], "end_reason": "finished"}])
+    s2, r2 = tables([{"client": "A", "start": 16, "parts": [("T2", [15, 14, 13])], "end_reason": "dropout"}])
+    r2["relationship_id"] += 1
+    s2["relationship_id"] += 1
+    r2["start_week"] += 100
+    s2["week"] += 100
+    c = T.courses(pd.concat([s1, s2]), pd.concat([r1, r2]))
+    assert list(c["sessions"]) == [2, 3] and list(c["start"]) == [20, 16] and list(c["end"]) == [18, 13]
+    assert list(c["end_reason"]) == ["finished", "dropout"]
 
 
 def test_deterioration_is_reliable_worsening_of_ended_courses_with_two_sessions():
@@ -107,7 +119,7 @@ def test_howard_curve_counts_reliable_change_among_clients_with_that_many_sessio
         # one session, improved at once
         {"client": "D", "start": 20, "parts": [("T1", [14])], "end_reason": "dropout"},
     ])
-    curve = T.dose_response(T.course_sessions(s), upto=8)
+    curve = T.dose_response(T.course_sessions(s, r), upto=8)
     assert curve[0] == pytest.approx(1 / 3)  # D of A, B, D
     assert curve[1] == pytest.approx(1 / 2)  # A of A, B (D had one session)
     assert curve[3] == pytest.approx(1 / 2)  # A still counts at its fourth session
