@@ -30,7 +30,9 @@ relationships' rows of the session table in order of (``week``, ``relationship_i
   running), with ``client_goals_met`` (a client flag: for a client with two courses, as at the
   end of the run);
 * *therapist*: the ``therapist`` of the course's sessions; courses seen by more than one therapist
-  (about 3 %) are left out of the therapist effect only.
+  (about 3 %) are left out of the therapist effect only;
+* *occasional visitors* (``client_need`` ``"occasional"``: relaxation, a one-off, a voucher) are
+  not in treatment and are left out of every target, sessions included.
 
 Thresholds: a **reliable change** is a change of at least 5 points
 (:data:`RELIABLE_CHANGE`, the PHQ-9's minimal important / reliable change), and a **clinical**
@@ -62,7 +64,11 @@ SMD_SESSION = 8
 #: Course session up to which the talk-restricted comparison (Moyer 2007) is measured.
 TALK_SESSION = 6
 #: End reasons that mean the client decided to stop or completed (dropout's denominator).
-CLIENT_ENDINGS = ("dropout", "finished", "maintenance_ended")
+CLIENT_ENDINGS = ("dropout", "finished", "completed", "maintenance_ended")
+#: Client needs that are not a course of treatment (``relationships.client_need``): occasional
+#: visitors (relaxation, a one-off sore neck, a gift voucher) are left out of every target, as
+#: the studies behind the targets only follow clients in treatment.
+NOT_TREATMENT = ("occasional",)
 #: End reasons after which the same course continues with another therapist.
 CONTINUATIONS = ("therapist_left", "referred_to_colleague")
 #: Every other end reason the tables use: decided by the therapist or by life, or not ended yet.
@@ -122,7 +128,7 @@ TARGETS: tuple[Target, ...] = (
     Target("dropout", "premature termination (dropout)", 0.197, 0.187, 0.207,
            "Swift & Greenberg 2012 (669 studies)",
            "share of courses ended by the client's decision or completion (last end_reason in "
-           "dropout, finished, maintenance_ended) whose last end_reason is dropout with "
+           "dropout, finished, completed, maintenance_ended) whose last end_reason is dropout with "
            "client_goals_met false"),
     Target("dropout_early", "dropouts after session 1 or 2 (front-loading)", NAN, NAN, NAN,
            "Swift & Greenberg 2012; Simon et al. 2012",
@@ -150,7 +156,7 @@ TARGETS: tuple[Target, ...] = (
            "share of ended courses with at least 2 sessions whose end distress is at least 5 "
            "points above the start distress"),
     Target("rupture_share", "sessions with a rupture", NAN, 0.19, 0.42, "Eubanks, Muran & Safran 2018",
-           "share of rows of the session table in which a rupture opened (rupture not empty)"),
+           "share of sessions of treatment courses in which a rupture opened (rupture not empty)"),
     Target("depression_smd", "massage course effect on depression (SMD)", 0.73, 0.55, 0.90,
            "Hou et al. 2010",
            "among courses starting at distress >= 10 with at least 8 sessions: mean of start "
@@ -196,9 +202,13 @@ def course_sessions(sessions: pd.DataFrame, relationships: pd.DataFrame) -> pd.D
 
     Returns
     -------
-    DataFrame, one row per session, sorted by course and course session.
+    DataFrame, one row per session of a treatment course (occasional visits, :data:`NOT_TREATMENT`,
+    are left out), sorted by course and course session.
     """
     s = sessions.assign(course=sessions["relationship_id"].map(course_ids(relationships)))
+    if "client_need" in relationships.columns:  # treatment courses only (see NOT_TREATMENT)
+        occasional = relationships.loc[relationships["client_need"].isin(NOT_TREATMENT), "relationship_id"]
+        s = s[~s["relationship_id"].isin(occasional)]
     s = s.sort_values(["course", "week", "relationship_id", "session"], kind="stable").reset_index(drop=True)
     s["course_session"] = s.groupby("course", sort=False).cumcount() + 1
     s["start"] = s.groupby("course", sort=False)["distress_before"].transform("first")
@@ -343,7 +353,7 @@ def measure(sessions: pd.DataFrame, relationships: pd.DataFrame) -> tuple[dict[s
     ended = (c["end_reason"] != "ongoing") & (c["sessions"] >= 2)
     out["deterioration"] = _share((c["end"] - c["start"]) >= RELIABLE_CHANGE, ended)
 
-    rupture = sessions["rupture"].fillna("").astype(str) != ""
+    rupture = s["rupture"].fillna("").astype(str) != ""
     out["rupture_share"] = float(rupture.mean())
 
     at = s[(s["course_session"] == SMD_SESSION) & (s["start"] >= CLINICAL_DISTRESS)]

@@ -67,6 +67,17 @@ def test_dropout_counts_only_courses_the_client_ended_and_not_those_who_met_thei
     assert values["dropout_early"] == pytest.approx(1 / 2)  # A (one session) of A, B
 
 
+def test_occasional_visitors_are_left_out_of_every_target():
+    treated = [{"client": f"C{i}", "start": 15, "parts": [("T1", [15 - k for k in range(1, 9)])],
+                "end_reason": "completed", "rupture": ""} for i in range(6)]
+    visitors = [{"client": f"V{i}", "start": 15, "parts": [("T1", [15] * 8)], "end_reason": "dropout",
+                 "rupture": "misattunement"} for i in range(6)]
+    s, r = tables(treated + visitors)
+    r["client_need"] = np.where(r["client"].str.startswith("V"), "occasional", "physical")
+    values, curve = T.measure(s, r)
+    assert values["dropout"] == 0.0 and values["rupture_share"] == 0.0 and curve[7] == 1.0
+
+
 def test_an_unclassified_end_reason_is_an_error():
     s, r = tables([{"client": "A", "start": 12, "parts": [("T1", [11])], "end_reason": "emigrated"}])
     with pytest.raises(ValueError, match="'emigrated'"):
