@@ -343,7 +343,12 @@ def doc_blocks(table: pd.DataFrame, curve: pd.DataFrame, runs_text: str, posteri
                fit_info: Mapping[str, Any] | None = None, best: pd.DataFrame | None = None,
                code: str | None = None) -> dict[str, str]:
     """The generated blocks of ``docs/calibration.md`` and experiment 07's ``RESULTS.md``."""
+    from .fit import FREE_PARAMETERS
+
+    free = ["| parameter | prior (uniform) | why it is free |", "|---|---|---|"]
+    free += [f"| `{f.name}` | {f.low:g} to {f.high:g} | {f.why} |" for f in FREE_PARAMETERS]
     return {
+        "free": "\n".join(free) + "\n",
         "size": runs_text + "\n",
         "table": markdown(table),
         "findings": findings_markdown(table, curve),

@@ -66,18 +66,17 @@ class FreeParameter:
 #: narrower one is given with its reason.  Each is chosen because it moves one or more targets.
 FREE_PARAMETERS: tuple[FreeParameter, ...] = (
     FreeParameter("distress_effect", 0.02, 0.6,
-                  "relief per session: Howard's curve, the course SMD, deterioration; narrowed from 0-1 "
-                  "because above 0.6 a single session removes most distress (Moyer et al. 2004: it does not)"),
+                  "relief per session: Howard's curve, the course SMD; narrowed from 0-1 because above 0.6 "
+                  "a single session removes most distress (Moyer et al. 2004: it does not)"),
+    FreeParameter("remoralisation", 0.0, 5.0, "early relief before the alliance is built: improvement by "
+                  "session 8 and the shape of Howard's curve"),
+    FreeParameter("alliance_outcome_weight", 0.0, 6.0, "how much the alliance speeds change: the "
+                  "alliance-outcome r"),
+    FreeParameter("trait_sd", 0.0, 0.5, "spread of therapist traits: the therapist share of variance"),
+    FreeParameter("harm_effect", 0.0, 5.0, "distress a misattuned session adds: deterioration"),
     FreeParameter("dropout_base", 0.0, 0.03,
                   "dropout hazard per session: the dropout share; narrowed from 0-1 because 0.03 per "
                   "session already loses over half of clients within 26 sessions"),
-    FreeParameter("responsiveness_sd", 0.0, 2.0,
-                  "how differently clients respond: the alliance-outcome r (noise around the alliance's "
-                  "effect), deterioration"),
-    FreeParameter("trait_sd", 0.0, 0.5, "spread of therapist traits: the therapist share of variance"),
-    FreeParameter("misattunement_rate", 0.0, 1.0, "small ruptures: the rupture share, deterioration"),
-    FreeParameter("client_repair_rate", 0.0, 1.0,
-                  "repairs the therapist missed: lasting rupture costs, dropout, the alliance-outcome r"),
 )
 
 

@@ -59,6 +59,11 @@ bands, sources and definitions are `alliancesim.targets.TARGETS`, the procedure 
 
 ## Fitted parameters
 
+Free parameters of the fit (`alliancesim calibrate --fit`, see `docs/calibration.md`):
+
+<!-- BEGIN generated:free -->
+<!-- END generated:free -->
+
 <!-- BEGIN generated:posterior -->
 <!-- END generated:posterior -->
 
