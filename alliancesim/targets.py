@@ -285,7 +285,7 @@ def therapist_icc(fall: np.ndarray, start: np.ndarray, therapist: np.ndarray) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # boundary (zero variance) and convergence notes: judged below
         try:
-            res = MixedLM(fall, exog, groups=therapist).fit(reml=True, method=["lbfgs", "powell"])
+            res = MixedLM(fall, exog, groups=therapist).fit(reml=True)  # statsmodels default optimiser
         except (ValueError, np.linalg.LinAlgError):
             return NAN
     between = float(res.cov_re.iloc[0, 0]) if hasattr(res.cov_re, "iloc") else float(np.asarray(res.cov_re)[0, 0])

@@ -162,6 +162,16 @@ def test_therapist_icc_finds_a_therapist_effect_only_where_there_is_one(spread, 
     assert (icc > 0.5) if expect_high else (icc < 0.05)
 
 
+def test_therapist_icc_recovers_a_small_planted_effect():
+    """The size the literature reports (about 5 %) is found, not rounded to the boundary at 0."""
+    rng = np.random.default_rng(9)
+    effect = rng.normal(0, 1.0, 40)
+    therapist = rng.integers(0, 40, 4000)
+    start = rng.uniform(10, 25, 4000)
+    fall = 0.3 * start + effect[therapist] + rng.normal(0, 4.0, 4000)  # true ICC 1 / 17 = 0.059
+    assert 0.03 < T.therapist_icc(fall, start, therapist.astype(str)) < 0.10
+
+
 def test_ruptures_and_smd_from_the_session_table():
     courses = [{"client": f"C{i}", "start": 10 + i, "parts": [("T1", [10 + i - 0.5 * k for k in range(1, 9)])],
                 "end_reason": "ongoing", "rupture": "misattunement" if i % 4 == 0 else ""} for i in range(8)]
