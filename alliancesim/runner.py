@@ -22,7 +22,7 @@ import numpy as np
 from . import presets
 from .metrics import summary_metrics
 from .model import AllianceModel
-from .params import Params, validate
+from .params import Params, check_seed, validate
 
 SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
 
@@ -63,7 +63,12 @@ def resolve_params(preset: str | Params | Mapping[str, Any] | None = None, **ove
 
 
 def make_rng(seed: SeedLike):
-    """What to pass as Mesa's ``rng``: ints pass through, a SeedSequence becomes a Generator."""
+    """What to pass as Mesa's ``rng``: ints pass through, a SeedSequence becomes a Generator.
+
+    Raises :class:`~alliancesim.params.ParameterError` for a seed no run can use
+    (negative, fractional, text), see :func:`~alliancesim.params.check_seed`.
+    """
+    seed = check_seed(seed)
     if isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
     return seed
