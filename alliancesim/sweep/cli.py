@@ -17,7 +17,9 @@ command resumes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import warnings
 
 from ..cli import CliError, command
 from .storage import SweepError
@@ -74,6 +76,15 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Show warnings (a damaged part skipped, a noisy index) as one ``warning: ...`` line each."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda message, *_a, **_k: _err(f"warning: {message}")
+        yield
+
+
 def _need_out(args: argparse.Namespace) -> None:
     if not args.dry_run and not args.out:
         raise CliError("the following arguments are required: --out")
@@ -104,6 +115,11 @@ def _execute(args: argparse.Namespace, spec):
 
 @command("sweep", "run a parameter sweep (resumable) and store one row per run", _add_sweep)
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    with _warnings_as_lines():
+        return _sweep(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
     from .execute import plan_sweep
     from .spec import load_spec
 
@@ -121,6 +137,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 @command("sensitivity", "Sobol' or Morris sensitivity indices: run the design, then table and bar charts",
          _add_sensitivity)
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    with _warnings_as_lines():
+        return _sensitivity(args)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..metrics import METRICS
@@ -167,6 +188,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 @command("report", "plot a sweep: each varied parameter against each metric", _add_report)
 def _cmd_report(args: argparse.Namespace) -> int:
+    with _warnings_as_lines():
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
     from .report import make_report
 
     try:

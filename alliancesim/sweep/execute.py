@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from .design import design_chunks, n_points
 from .progress import Progress
 from .seeding import point_id, run_key, run_seed
 from .spec import Spec, load_spec
-from .storage import RunWriter, SweepDir, run_schema
+from .storage import DamagedPartWarning, RunWriter, SweepDir, run_schema
 
 __all__ = ["Plan", "SweepResult", "plan_sweep", "run_sweep"]
 
@@ -357,6 +358,7 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
     started = time.perf_counter()
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
+    warn_set_aside = log is None and not progress  # nobody sees the log: say it as a warning
     if log is None:
         log = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
     schema = run_schema(spec.metrics)
@@ -364,6 +366,11 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
     backend = make_backend(workers=workers, scheduler=scheduler, client=client)
     try:
         with SweepDir(out) as sdir:
+            for note in sdir.set_aside:
+                if warn_set_aside:
+                    warnings.warn(note.removeprefix("warning: "), DamagedPartWarning, stacklevel=2)
+                else:
+                    log(note)
             sdir.prepare(spec, design_chunks(spec), n_points(spec), n_points(spec) * spec.replicates)
             if retry_failed:
                 dropped = sdir.drop_failed()

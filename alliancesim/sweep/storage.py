@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from ..params import REGISTRY
 
 __all__ = [
+    "DamagedPartWarning",
     "META_COLUMNS",
     "RunWriter",
     "SweepDir",
@@ -115,10 +116,54 @@ def atomic_write(path: Path, write) -> None:
     _fsync_dir(path.parent)
 
 
+class DamagedPartWarning(UserWarning):
+    """A part file of a sweep folder that cannot be read (truncated, empty, overwritten)."""
+
+
+#: Where damaged parts are moved (inside the sweep folder), so that no one reads them again.
+DAMAGED = "damaged"
+
+
 def _parts(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if _PART.match(p.name)), key=lambda p: p.name)
+
+
+def part_problem(part: Path) -> str | None:
+    """Why ``part`` cannot be read as Parquet (one line), or None if its footer reads.
+
+    Reads only the footer (a few kB), so checking every part of a big sweep is
+    cheap; a truncated or empty file fails here.
+    """
+    try:
+        if part.stat().st_size == 0:
+            return "empty file (0 bytes)"
+        pq.read_metadata(part)
+    except (OSError, pa.ArrowException) as exc:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
+
+
+def _warn_damaged(part: Path, problem: str, action: str) -> None:
+    import warnings
+
+    where = f"{part.parent.name}/{part.name}"
+    warnings.warn(f"{where} in {str(part.parent.parent)!r} is damaged ({problem}); {action}",
+                  DamagedPartWarning, stacklevel=3)
+
+
+def _readable(parts: list[Path]) -> list[Path]:
+    """``parts`` without the damaged ones (each skipped with a DamagedPartWarning)."""
+    good = []
+    for part in parts:
+        problem = part_problem(part)
+        if problem is None:
+            good.append(part)
+        else:
+            _warn_damaged(part, problem, "skipped; running the same sweep again sets it aside and redoes "
+                                         "its runs")
+    return good
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -136,12 +181,26 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None) -> pa.Table | None:
+    """The rows of the readable ``parts`` (damaged ones are skipped with a warning), or None."""
+    parts = _readable(parts)
     if not parts:
         return None
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset([str(p) for p in parts], format="parquet")
-    return dataset.to_table(columns=columns, filter=filter_)
+    try:
+        dataset = ds.dataset([str(p) for p in parts], format="parquet")
+        return dataset.to_table(columns=columns, filter=filter_)
+    except (OSError, pa.ArrowException):
+        pass
+    # A part whose footer reads but whose data does not: find it by reading the parts one by one.
+    tables = []
+    for part in parts:
+        try:
+            tables.append(ds.dataset(str(part), format="parquet").to_table(columns=columns, filter=filter_))
+        except (OSError, pa.ArrowException) as exc:
+            _warn_damaged(part, " ".join(str(exc).split()),
+                          "skipped; running the same sweep again sets it aside and redoes its runs")
+    return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
 def load_runs(path: str | Path, columns: list[str] | None = None, *,
@@ -201,6 +260,8 @@ class SweepDir:
         self.manifest_path = self.path / "manifest.json"
         self.design_path = self.path / "design.parquet"
         self._lock_fd: int | None = None
+        #: One line per damaged part that entering the folder set aside (for the sweep to show).
+        self.set_aside: list[str] = []
 
     # --- lock and cleanup ----------------------------------------------------------------------
     def __enter__(self) -> SweepDir:
@@ -240,10 +301,39 @@ class SweepDir:
                 for p in folder.iterdir():
                     if p.name.startswith(".") and p.name.endswith(".tmp"):
                         p.unlink(missing_ok=True)
+        self.set_aside = self._set_aside_damaged()
         runs = {p.name for p in _parts(self.runs_dir)}
         for p in _parts(self.weekly_dir):
             if p.name not in runs:
                 p.unlink()
+
+    def _set_aside_damaged(self) -> list[str]:
+        """Move unreadable parts (and their runs/weekly partner) to ``damaged/``; one line each.
+
+        Their runs are then missing from the folder, so this sweep redoes them.
+        A part is moved, not deleted: what was in it may still be of use to someone.
+        """
+        import datetime
+
+        notes = []
+        for folder in (self.runs_dir, self.weekly_dir):
+            for part in _parts(folder):
+                problem = part_problem(part)
+                if problem is None:
+                    continue
+                stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+                target = self.path / DAMAGED
+                target.mkdir(exist_ok=True)
+                moved = []
+                for partner in (self.runs_dir / part.name, self.weekly_dir / part.name):
+                    if partner.exists():
+                        dest = target / f"{partner.parent.name}-{partner.stem}-{stamp}{partner.suffix}"
+                        os.replace(partner, dest)
+                        moved.append(f"{partner.parent.name}/{partner.name}")
+                _fsync_dir(folder)
+                notes.append(f"warning: {folder.name}/{part.name} is damaged ({problem}); moved "
+                             f"{' and '.join(moved)} to {DAMAGED}/ and its runs will be redone")
+        return notes
 
     # --- manifest and design -----------------------------------------------------------------
     def prepare(self, spec, design_chunks, n_points: int, n_runs: int) -> None:
@@ -341,7 +431,7 @@ class SweepDir:
         import pyarrow.compute as pc
 
         dropped = 0
-        for part in _parts(self.runs_dir):
+        for part in _readable(_parts(self.runs_dir)):
             table = pq.read_table(part)
             failed = pc.equal(table.column("status"), "failed")
             n = pc.sum(failed).as_py() or 0
