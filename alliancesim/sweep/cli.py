@@ -9,8 +9,9 @@
                       [--metrics a,b] [--retry-failed] [--dry-run] [--quiet]
     alliancesim report DIR [--metrics a,b] [--out FOLDER]
 
-Exit status: 0 done (failed runs are recorded, not fatal), 2 bad input (one
-line on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
+Exit status: 0 done (failed runs are recorded, not fatal, as long as some
+succeed), 1 every run failed (the first error is shown), 2 bad input (one line
+on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
 command resumes).
 """
 
@@ -25,6 +26,7 @@ from ..cli import CliError, command
 from .storage import SweepError
 
 EXIT_INTERRUPTED = 130
+EXIT_ALL_FAILED = 1
 
 
 def _workers(text: str) -> int:
@@ -129,9 +131,21 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"{spec.name}: {plan_sweep(spec).describe(spec)}")
         for v in spec.varied:
             print(f"  {v.name}: {v.describe()}")
+        for note in spec.notes:
+            _err(f"warning: {note}")
         return 0
     result = _execute(args, spec)
-    return EXIT_INTERRUPTED if result.interrupted and not result.complete else 0
+    if result.interrupted and not result.complete:
+        return EXIT_INTERRUPTED
+    return _all_failed(result) or 0
+
+
+def _all_failed(result) -> int | None:
+    """EXIT_ALL_FAILED (with one line) when no stored run succeeded."""
+    if result.failed and not result.ok:
+        _err(f"every run failed ({result.failed} of {result.runs}); nothing to analyse")
+        return EXIT_ALL_FAILED
+    return None
 
 
 @command("sensitivity", "Sobol' or Morris sensitivity indices: run the design, then table and bar charts",
@@ -169,10 +183,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
           f"{per} = {plan.points} points{distinct} x {spec.replicates} "
           f"replicate{'s' if spec.replicates != 1 else ''}, {spec.years:g} years each", flush=True)
     if args.dry_run:
+        for note in spec.notes:
+            _err(f"warning: {note}")
         return 0
     result = _execute(args, spec)
     if result.interrupted and not result.complete:
         return EXIT_INTERRUPTED
+    if _all_failed(result):
+        return EXIT_ALL_FAILED
     try:
         ind = analyse(spec, args.out, metrics=args.metrics)
     except SweepError as exc:

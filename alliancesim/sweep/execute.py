@@ -387,6 +387,8 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
             ok_before = sum(1 for k, s in done.items() if s == "ok")
             failed_before = len(done) - ok_before
             log(f"{spec.name}: {plan.describe(spec)}")
+            for note in spec.notes:
+                log(f"warning: {note}")
             if not todo:
                 log(f"nothing to run: all {plan.runs} runs are stored in {sdir.path}")
                 return SweepResult(sdir.path, plan.runs, len(done), 0, ok_before, failed_before, False,

@@ -228,6 +228,9 @@ class Spec:
         Metrics ``alliancesim sensitivity`` analyses (None: all stored).
     conf_level, resamples : float, int
         Confidence level and bootstrap resamples of the indices.
+    notes : tuple of str
+        Warnings found while checking (e.g. some design points break a rule
+        between parameters, so their runs will fail); one line each.
     """
 
     name: str
@@ -251,6 +254,7 @@ class Spec:
     resamples: int = 1000
     description: str = ""
     text: str = field(default="", compare=False, repr=False)
+    notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def years(self) -> float:
@@ -458,6 +462,7 @@ def _parse(data: Mapping[str, Any], *, source: str, root: Path, text: str) -> Sp
         varied.append(_parse_varied(name, param, table, method, lambda m, n=name: err(f"[vary.{n}] {m}")))
     if method != "grid" and not varied:
         raise err(f"the {method} design needs at least one [vary.NAME] table")
+    notes = _check_combinations(base, varied, err)
 
     # --- run counts and seeds ----------------------------------------------------------------
     replicates = _int(data.get("replicates", 1), "replicates", err, minimum=1)
@@ -503,8 +508,58 @@ def _parse(data: Mapping[str, Any], *, source: str, root: Path, text: str) -> Sp
         levels=levels, replicates=replicates, seed=seed, seeding=seeding, metrics=metrics,
         weekly=weekly, flush_runs=flush_runs, flush_seconds=flush_seconds,
         sensitivity_metrics=sens_metrics, conf_level=conf_level, resamples=resamples,
-        description=description, text=text,
+        description=description, text=text, notes=notes,
     )
+
+
+#: Above this many corners of the varied box, corners are checked one parameter at a time.
+_MAX_CORNERS = 4096
+
+
+def _check_combinations(base: dict[str, Any], varied: list[Varied], err) -> tuple[str, ...]:
+    """Find runs that would break a rule between parameters; returns warnings (one line each).
+
+    The rules (:class:`alliancesim.params.Params` checks them) are sums and
+    orderings of numbers, so if any point of the design breaks one, a corner of
+    the box spanned by the varied parameters' lowest and highest values does:
+    checking the corners, not the points, keeps this instant for any design size.
+
+    Raises ``err(...)`` when every corner breaks a rule (every run would fail: a
+    ``[fixed]`` value, the preset and ``years``, or the whole varied box);
+    returns a warning naming one bad corner when only some runs would fail.
+    """
+    import itertools
+
+    from ..params import Params
+
+    def extremes(v: Varied) -> list[Any]:
+        if v.param.type in (int, float):
+            ends = v.values or (v.low, v.high)
+            return sorted({min(ends), max(ends)})
+        return list(dict.fromkeys(v.values))
+
+    def problem(changes: dict[str, Any]) -> str | None:
+        try:
+            Params(**{**base, **changes})
+        except ParameterError as exc:
+            at = ", ".join(f"{k}={_fmt(x)}" for k, x in changes.items())
+            return f"[vary] at {at}: {exc}" if at else str(exc)
+        return None
+
+    options = [extremes(v) for v in varied]
+    names = [v.name for v in varied]
+    if math.prod(len(o) for o in options) <= _MAX_CORNERS:
+        corners = [dict(zip(names, c)) for c in itertools.product(*options)]
+    else:  # too many corners: each parameter alone at its ends
+        corners = [{name: value} for name, opts in zip(names, options) for value in opts]
+    problems = [problem(c) for c in corners]
+    bad = [p for p in problems if p is not None]
+    if bad and len(bad) == len(problems):
+        common = problem({})  # the same rule broken whatever is varied: name it without a corner
+        raise err(common if common is not None and all(p.endswith(common) for p in bad) else bad[0])
+    if bad:
+        return (f"some runs will fail and be recorded as failed: {bad[0]}",)
+    return ()
 
 
 def _metric_list(value: Any, what: str, err) -> tuple[str, ...]:

@@ -85,3 +85,42 @@ def test_a_damaged_part_is_skipped_by_readers_and_redone_by_resume(small_sweep, 
     columns = ["key", "point", "replicate", "seed", "status", "dropout_share", "mean_alliance", "sessions"]
     pd.testing.assert_frame_equal(again[columns], runs[columns], check_exact=True)
     pd.testing.assert_frame_equal(weekly, load_weekly(reference), check_exact=True)
+
+
+# --- rules between parameters, wherever parameters enter ------------------------------------------
+
+@pytest.mark.parametrize("head,message", [
+    ('[fixed]\nshare_physical = 0.9\n', "share_physical + share_overwhelmed = 1.1 exceeds 1"),
+    ('preset = "retiring_none"\nyears = 1\n', "scheduled_retirement_week=156 is after the end of the run"),
+    ('[vary.boundary_rigid_above]\nvalues = [0.2, 0.3]\n', "must be below boundary_rigid_above"),
+])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_spec_whose_every_run_would_fail_is_refused(tmp_path, capsys, head, message, dry_run):
+    vary = "" if "[vary" in head else "[vary.n_therapists]\nvalues = [2, 3]\n"
+    spec = write_spec(tmp_path, head + vary)
+    args = ["sweep", str(spec), "--dry-run"] if dry_run else ["sweep", str(spec), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_design_with_some_bad_corners_warns_before_it_runs(tmp_path, capsys):
+    spec = write_spec(tmp_path, "years = 0.2\n[vary.share_physical]\nvalues = [0.1, 0.9]\n")
+    assert main(["sweep", str(spec), "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: some runs will fail" in err and "share_physical=0.9" in err
+
+
+def test_a_sweep_in_which_every_run_fails_exits_non_zero(tmp_path, capsys, monkeypatch):
+    import alliancesim.runner
+
+    def broken(*_a, **_k):
+        raise RuntimeError("the model is broken")
+
+    monkeypatch.setattr(alliancesim.runner, "simulate", broken)
+    spec = write_spec(tmp_path, "years = 0.2\n[vary.n_therapists]\nvalues = [2, 3]\n" + TINY.replace(
+        "n_therapists = 4\n", ""))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "every run failed (2 of 2)" in err and "RuntimeError: the model is broken" in err
