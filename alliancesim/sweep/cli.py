@@ -3,10 +3,10 @@
 ::
 
     alliancesim sweep SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
-                      [--retry-failed] [--quiet]
-    alliancesim sweep SPEC.toml --dry-run
+                      [--retry-failed] [--yes] [--quiet]
+    alliancesim sweep SPEC.toml --dry-run       (runs, estimated time and disk; nothing runs)
     alliancesim sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
-                      [--metrics a,b] [--retry-failed] [--dry-run] [--quiet]
+                      [--metrics a,b] [--retry-failed] [--yes] [--dry-run] [--quiet]
     alliancesim report DIR [--metrics a,b] [--out FOLDER]
 
 Exit status: 0 done (failed runs are recorded, not fatal, as long as some
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import warnings
 
 from ..cli import CliError, command
+from .cost import CONFIRM_RUNS
 from .storage import SweepError
 
 EXIT_INTERRUPTED = 130
@@ -53,7 +55,10 @@ def _add_execution(p: argparse.ArgumentParser) -> None:
     where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                        help="run on an existing Dask distributed cluster")
     p.add_argument("--retry-failed", action="store_true", help="run the runs recorded as failed again")
-    p.add_argument("--dry-run", action="store_true", help="print what would run, run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the runs, estimated time and disk (from a short timing here), run nothing")
+    p.add_argument("--yes", action="store_true",
+                   help=f"start a sweep of more than {CONFIRM_RUNS:,} runs (see its cost with --dry-run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -92,6 +97,29 @@ def _need_out(args: argparse.Namespace) -> None:
         raise CliError("the following arguments are required: --out")
 
 
+def _print_cost(args: argparse.Namespace, spec, plan) -> None:
+    """The --dry-run estimate of time and disk, and whether the sweep will need --yes."""
+    from .cost import estimate_cost
+
+    workers = args.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                               else os.cpu_count() or 1)
+    if args.scheduler:
+        workers = 1  # the cluster's size is not known here: give the time for one worker
+    for line in estimate_cost(spec, plan.runs, workers).describe():
+        print(line + (" (per Dask worker process)" if args.scheduler and line.startswith("estimated time")
+                      else ""))
+    if plan.runs > CONFIRM_RUNS:
+        print(f"this sweep has more than {CONFIRM_RUNS:,} runs: starting it needs --yes")
+    for note in spec.notes:
+        _err(f"warning: {note}")
+
+
+def _confirm(args: argparse.Namespace, plan) -> None:
+    if plan.runs > CONFIRM_RUNS and not args.yes:
+        raise CliError(f"this sweep has {plan.runs:,} runs (more than {CONFIRM_RUNS:,}): see what it costs "
+                       "with --dry-run, then add --yes to start it")
+
+
 def _execute(args: argparse.Namespace, spec):
     from .execute import run_sweep
 
@@ -127,13 +155,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
     _need_out(args)
     spec = load_spec(args.spec)
+    plan = plan_sweep(spec)
     if args.dry_run:
-        print(f"{spec.name}: {plan_sweep(spec).describe(spec)}")
+        print(f"{spec.name}: {plan.describe(spec)}", flush=True)
         for v in spec.varied:
-            print(f"  {v.name}: {v.describe()}")
-        for note in spec.notes:
-            _err(f"warning: {note}")
+            print(f"  {v.name}: {v.describe()}", flush=True)
+        _print_cost(args, spec, plan)
         return 0
+    _confirm(args, plan)
     result = _execute(args, spec)
     if result.interrupted and not result.complete:
         return EXIT_INTERRUPTED
@@ -183,9 +212,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
           f"{per} = {plan.points} points{distinct} x {spec.replicates} "
           f"replicate{'s' if spec.replicates != 1 else ''}, {spec.years:g} years each", flush=True)
     if args.dry_run:
-        for note in spec.notes:
-            _err(f"warning: {note}")
+        _print_cost(args, spec, plan)
         return 0
+    _confirm(args, plan)
     result = _execute(args, spec)
     if result.interrupted and not result.complete:
         return EXIT_INTERRUPTED

@@ -142,9 +142,24 @@ def _walk(spec: Spec, batches, done) -> Iterator[tuple[int, str, dict, int, str]
 
 
 def plan_sweep(spec: Spec) -> Plan:
-    """Count the runs of ``spec`` (builds the design in memory; runs nothing)."""
-    distinct = sum(1 for *_, r, _k in _walk(spec, design_chunks(spec), ()) if r == 0)
-    return Plan(points=n_points(spec), distinct=distinct, replicates=spec.replicates)
+    """Count the runs of ``spec`` without walking them (runs nothing).
+
+    A grid's points are all distinct (each parameter's values are), and so are
+    a sampled design's when every varied parameter is a continuous number; only
+    a sampled design over lists or whole numbers is built (it is held in memory
+    anyway, and limited by :data:`~alliancesim.sweep.spec.MAX_SAMPLED_POINTS`)
+    to count the points that coincide.
+    """
+    points = n_points(spec)
+    continuous = all(v.param.type is float and v.kind != "values" for v in spec.varied)
+    if spec.design == "grid" or continuous:
+        distinct = points
+    else:
+        import pandas as pd
+
+        design = pd.concat([df[spec.names] for df in design_chunks(spec)], ignore_index=True)
+        distinct = int((~design.duplicated()).sum())
+    return Plan(points=points, distinct=distinct, replicates=spec.replicates)
 
 
 class _Interrupts:

@@ -82,6 +82,10 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "triangular": ("low", "mode", "high"),
     "normal": ("mean", "sd", "low", "high"),
 }
+#: At most this many values per varied parameter in a grid (``steps``, or a range over ``step``).
+MAX_VALUES = 1_000_000
+#: At most this many points in a sampled design (LHS, Sobol', Morris: built in memory).
+MAX_SAMPLED_POINTS = 5_000_000
 #: How run seeds relate across design points.
 SEEDINGS: tuple[str, ...] = ("independent", "common")
 
@@ -431,6 +435,12 @@ def _parse(data: Mapping[str, Any], *, source: str, root: Path, text: str) -> Sp
                       + {"lhs": "number of points", "sobol": "N base samples (a power of 2)",
                          "morris": "number of trajectories"}[method])
         samples = _int(samples, "[design] samples", err, minimum=2 if method != "lhs" else 1)
+        d = len(data.get("vary", {}) if isinstance(data.get("vary"), dict) else ())
+        per = {"lhs": 1, "sobol": (2 * d + 2) if design.get("second_order") is True else d + 2,
+               "morris": d + 1}[method]
+        if samples * per > MAX_SAMPLED_POINTS:
+            raise err(f"[design] samples={samples:,} gives {samples * per:,} design points, more than "
+                      f"{MAX_SAMPLED_POINTS:,} (a sampled design is built in memory): choose fewer samples")
         if method == "sobol" and samples & (samples - 1):
             lower = 1 << (samples.bit_length() - 1)
             raise err(f"[design] samples={samples} must be a power of 2 for the Sobol' design "
@@ -627,12 +637,17 @@ def _parse_varied(name: str, param: Param, table: dict[str, Any], method: str, e
                       "or step = size" + (", not both" if extra else ""))
         if "steps" in table:
             steps = _int(table["steps"], "steps", err, minimum=2)
+            if steps > MAX_VALUES:
+                raise err(f"steps={steps:,} is more than {MAX_VALUES:,} values: choose fewer steps")
             grid = np.linspace(low, high, steps)
         else:
             step = table["step"]
             if isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0:
                 raise err(f"step must be a number above 0, got {step!r}")
             n = math.floor((high - low) / step + 1e-9)
+            if n + 1 > MAX_VALUES:
+                raise err(f"step={_fmt(step)} gives {n + 1:,} values from {_fmt(low)} to {_fmt(high)}, "
+                          f"more than {MAX_VALUES:,}: choose a larger step")
             grid = low + step * np.arange(n + 1)
         if param.type is int:
             vals = tuple(dict.fromkeys(int(round(x)) for x in grid))

@@ -124,3 +124,61 @@ def test_a_sweep_in_which_every_run_fails_exits_non_zero(tmp_path, capsys, monke
     assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "every run failed (2 of 2)" in err and "RuntimeError: the model is broken" in err
+
+
+# --- the cost of a design, known before it starts -------------------------------------------------
+
+HUGE = "years = 0.2\nreplicates = 1000000000\n" + TINY + "[vary.self_awareness_mean]\nvalues = [0.2, 0.8]\n"
+
+
+def test_run_counts_are_computed_not_walked(tmp_path, monkeypatch):
+    from alliancesim.sweep import execute, load_spec
+
+    spec = load_spec(write_spec(tmp_path, "years = 1\n[vary.self_awareness_mean]\nrange = [0, 1]\nsteps = 10000\n"
+                                           "[vary.warmth_mean]\nrange = [0, 1]\nsteps = 10000\n"))
+    monkeypatch.setattr(execute, "design_chunks", lambda *_: pytest.fail("the design was enumerated"))
+    monkeypatch.setattr(execute, "_walk", lambda *_: pytest.fail("the runs were enumerated"))
+    plan = execute.plan_sweep(spec)
+    assert (plan.points, plan.distinct, plan.runs) == (10**8, 10**8, 10**8)
+
+
+def test_sampled_designs_count_the_points_that_coincide(tmp_path):
+    from alliancesim.sweep import load_spec
+    from alliancesim.sweep.execute import plan_sweep
+
+    spec = load_spec(write_spec(tmp_path, "years = 1\nreplicates = 2\n[design]\nmethod = \"lhs\"\nsamples = 40\n"
+                                           "[vary.n_therapists]\nrange = [2, 4]\n"))
+    plan = plan_sweep(spec)
+    assert (plan.points, plan.distinct, plan.runs) == (40, 3, 6)
+
+
+def test_dry_run_prints_runs_time_and_disk(tmp_path, capsys):
+    spec = write_spec(tmp_path, HUGE)
+    assert main(["sweep", str(spec), "--dry-run", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2000000000 runs" in out
+    assert "estimated time:" in out and "on 2 workers" in out and "estimated disk:" in out
+    assert "needs --yes" in out
+
+
+def test_a_huge_sweep_needs_yes_and_says_so_in_one_line(tmp_path, capsys):
+    spec = write_spec(tmp_path, HUGE)
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2,000,000,000 runs" in err and "--yes" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("design,message", [
+    ('[design]\nmethod = "lhs"\nsamples = 100000000\n[vary.self_awareness_mean]\nrange = [0, 1]\n',
+     "samples=100,000,000 gives 100,000,000 design points"),
+    ('[design]\nmethod = "sobol"\nsamples = 1073741824\n[vary.self_awareness_mean]\nrange = [0, 1]\n',
+     "design points, more than 5,000,000"),
+    ('[vary.self_awareness_mean]\nrange = [0, 1]\nstep = 1e-12\n', "step=1e-12 gives 1,000,000,000,001 values"),
+    ('[vary.self_awareness_mean]\nrange = [0, 1]\nsteps = 100000000000\n', "choose fewer steps"),
+])
+def test_designs_too_big_to_build_are_one_line_errors(tmp_path, capsys, design, message):
+    spec = write_spec(tmp_path, "years = 1\n" + design)
+    assert main(["sweep", str(spec), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
