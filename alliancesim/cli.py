@@ -80,7 +80,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from . import presets
-    from .params import check_seed, parse_assignment
+    from .params import parse_assignment
+    from .streams import check_seed
     from .tables import OutputFolderError, staged_folder
 
     if args.out is not None and not args.out.strip():

@@ -33,7 +33,6 @@ __all__ = [
     "Param",
     "ParameterError",
     "Params",
-    "check_seed",
     "coerce",
     "defaults",
     "markdown_table",
@@ -394,25 +393,6 @@ def validate(values: Mapping[str, Any] | None = None, *, base: Mapping[str, Any]
         raise ParameterError(f"unknown parameter {unknown[0]!r}{_suggest(unknown[0])}")
     # Params(...) checks each value and the rules between them (once: see _post_init).
     return Params(**merged)
-
-
-def check_seed(seed: Any) -> Any:
-    """Return ``seed`` if a run can be seeded with it, else raise :class:`ParameterError`.
-
-    Allowed: ``None`` (a fresh random seed), a whole number from 0 up (Python or
-    numpy integer), a :class:`numpy.random.SeedSequence` or a
-    :class:`numpy.random.Generator`.  Negative numbers, fractions, text and
-    true/false are refused with a one-line message naming the seed.
-    """
-    import numpy as np
-
-    if seed is None or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
-        return seed
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(f"seed={seed!r} is not a whole number: allowed a whole number from 0 up")
-    if seed < 0:
-        raise ParameterError(f"seed={seed} is out of range: allowed a whole number from 0 up")
-    return int(seed)
 
 
 def _suggest(name: str) -> str:

@@ -20,7 +20,7 @@ from . import presets
 from .fingerprint import FINGERPRINT_FILES, code_fingerprint  # noqa: F401  (public here too)
 from .metrics import summary_metrics
 from .model import AllianceModel
-from .params import Params, check_seed, validate
+from .params import Params, validate
 
 SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
 
@@ -36,12 +36,7 @@ def resolve_params(preset: str | Params | Mapping[str, Any] | None = None, **ove
 
 
 def make_rng(seed: SeedLike):
-    """What to pass as Mesa's ``rng``: ints pass through, a SeedSequence becomes a Generator.
-
-    Raises :class:`~alliancesim.params.ParameterError` for a seed no run can use
-    (negative, fractional, text), see :func:`~alliancesim.params.check_seed`.
-    """
-    seed = check_seed(seed)
+    """What to pass as Mesa's ``rng``: ints pass through, a SeedSequence becomes a Generator."""
     if isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
     return seed
