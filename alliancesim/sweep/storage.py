@@ -520,10 +520,8 @@ class RunWriter:
         name = f"part-{self._next:06d}.parquet"
         table = pa.Table.from_pylist(self._rows, schema=self.schema)
         if self._weekly:
+            # Columns keep the types the weekly table declares (counts stay whole numbers).
             weekly = pd.concat(self._weekly, ignore_index=True)
-            for col in weekly.columns:
-                if col not in ("key", "week"):
-                    weekly[col] = weekly[col].astype("float64")
             wtable = pa.Table.from_pandas(weekly, preserve_index=False)
             atomic_write(self.dir.weekly_dir / name,
                          lambda tmp: pq.write_table(wtable, tmp, compression="zstd"))

@@ -243,3 +243,34 @@ def test_params_into_a_closed_pipe_is_quiet():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert err == ""
+
+
+# --- 8. empty tables keep their schema --------------------------------------------------------------
+
+def _file_schemas(folder: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    return {p.stem: pq.read_schema(p).remove_metadata() for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_every_table_has_the_same_schema_whether_empty_or_not(tmp_path):
+    import pyarrow as pa
+
+    busy = simulate(None, seed=1, years=0.5, n_therapists=3, population=400, initial_clients=30)
+    # No clients ever come: no relationships, sessions, ruptures or events.
+    empty = simulate(None, seed=1, years=0.2, n_therapists=1, population=300, initial_clients=0,
+                     arrival_rate=0.0, word_of_mouth_rate=0.0)
+    busy_tables, empty_tables = tables.all_tables(busy), tables.all_tables(empty)
+    assert all(len(busy_tables[n]) for n in tables.TABLES), "the busy run should fill every table"
+    assert not len(empty_tables["sessions"]) and not len(empty_tables["ruptures"])
+    for name in tables.TABLES:
+        a = pa.Table.from_pandas(busy_tables[name], preserve_index=False).schema.remove_metadata()
+        b = pa.Table.from_pandas(empty_tables[name], preserve_index=False).schema.remove_metadata()
+        assert a.equals(b), f"{name}: {a} != {b}"
+        assert not any(pa.types.is_null(f.type) for f in b), name
+    tables.write_outputs(busy, tmp_path / "busy")
+    tables.write_outputs(empty, tmp_path / "empty")
+    busy_files, empty_files = _file_schemas(tmp_path / "busy"), _file_schemas(tmp_path / "empty")
+    assert busy_files.keys() == empty_files.keys() == set(tables.TABLES)
+    for name in tables.TABLES:
+        assert len(empty_files[name]) > 0 and busy_files[name].equals(empty_files[name]), name

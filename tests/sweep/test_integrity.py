@@ -182,3 +182,17 @@ def test_designs_too_big_to_build_are_one_line_errors(tmp_path, capsys, design, 
     assert main(["sweep", str(spec), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+# --- stored weekly series keep the weekly table's types ---------------------------------------------
+
+def test_sweep_weekly_series_keep_integer_counts(small_sweep):
+    from alliancesim.runner import simulate
+    from alliancesim.tables import weekly_table
+
+    _spec, out, _runs = small_sweep
+    stored = load_weekly(out)
+    direct = weekly_table(simulate(None, seed=1, years=0.2, n_therapists=2, population=300))
+    assert (direct["sessions"].dtype.kind, stored["sessions"].dtype.kind) == ("i", "i")
+    for column in direct.columns:
+        assert stored[column].dtype == direct[column].dtype, column
