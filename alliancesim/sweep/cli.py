@@ -189,7 +189,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     from ..metrics import METRICS
     from .execute import plan_sweep
-    from .sensitivity import analyse, format_table, write_outputs
+    from .sensitivity import NoisyIndicesWarning, analyse, format_table, write_outputs
     from .spec import load_spec
 
     _need_out(args)
@@ -221,7 +221,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
     if _all_failed(result):
         return EXIT_ALL_FAILED
     try:
-        ind = analyse(spec, args.out, metrics=args.metrics)
+        with warnings.catch_warnings():
+            # The table below ends with the same warnings: say them once.
+            warnings.simplefilter("ignore", NoisyIndicesWarning)
+            ind = analyse(spec, args.out, metrics=args.metrics)
     except SweepError as exc:
         raise CliError(str(exc)) from None
     print(format_table(ind), end="")

@@ -145,14 +145,15 @@ def plan_sweep(spec: Spec) -> Plan:
     """Count the runs of ``spec`` without walking them (runs nothing).
 
     A grid's points are all distinct (each parameter's values are), and so are
-    a sampled design's when every varied parameter is a continuous number; only
-    a sampled design over lists or whole numbers is built (it is held in memory
-    anyway, and limited by :data:`~alliancesim.sweep.spec.MAX_SAMPLED_POINTS`)
-    to count the points that coincide.
+    a Latin hypercube's when every varied parameter is a continuous number.
+    Other sampled designs are built (they are held in memory anyway, limited by
+    :data:`~alliancesim.sweep.spec.MAX_SAMPLED_POINTS`) to count the points that
+    coincide: Morris trajectories share grid levels, Saltelli's Sobol' matrices
+    repeat points for one parameter, lists and whole numbers repeat values.
     """
     points = n_points(spec)
     continuous = all(v.param.type is float and v.kind != "values" for v in spec.varied)
-    if spec.design == "grid" or continuous:
+    if spec.design == "grid" or (spec.design == "lhs" and continuous):
         distinct = points
     else:
         import pandas as pd

@@ -196,3 +196,74 @@ def test_sweep_weekly_series_keep_integer_counts(small_sweep):
     assert (direct["sessions"].dtype.kind, stored["sessions"].dtype.kind) == ("i", "i")
     for column in direct.columns:
         assert stored[column].dtype == direct[column].dtype, column
+
+
+# --- sensitivity results say when they are noise -----------------------------------------------------
+
+NOISY_SOBOL = """
+years = 0.2
+seed = 5
+""" + TINY + """
+[design]
+method = "sobol"
+samples = 2
+[vary.self_awareness_mean]
+range = [0.1, 0.9]
+[vary.warmth_mean]
+range = [0.1, 0.9]
+[vary.trust_growth_rate]
+range = [0.05, 0.5]
+[outputs]
+metrics = ["sessions", "mean_alliance"]
+[sensitivity]
+resamples = 50
+"""
+
+
+def test_sobol_with_tiny_n_warns_in_the_output_and_the_saved_summary(tmp_path, capsys):
+    from alliancesim.sweep.sensitivity import MIN_SOBOL_N
+
+    spec = write_spec(tmp_path, NOISY_SOBOL)
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(spec), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert f"warning: only N=2 base samples: Sobol' indices need N of {MIN_SOBOL_N} or more" in printed
+    saved = (out / "sensitivity" / "summary.txt").read_text()
+    assert "warning: only N=2 base samples" in saved
+
+    # indices.csv holds the numbers as computed, not rounded.
+    from alliancesim.sweep import analyse, load_spec
+    from alliancesim.sweep.sensitivity import NoisyIndicesWarning
+
+    table = pd.read_csv(out / "sensitivity" / "indices.csv")
+    with pytest.warns(NoisyIndicesWarning, match="only N=2 base samples"):
+        ind = analyse(load_spec(spec), out)
+    pd.testing.assert_frame_equal(table, ind.table, check_exact=True)
+
+
+def test_indices_that_cannot_be_shares_of_variance_are_called_noise():
+    from alliancesim.sweep.sensitivity import Indices, noise_warnings
+
+    table = pd.DataFrame({"metric": ["m", "m", "q", "q"], "parameter": ["a", "b", "a", "b"],
+                          "S1": [2.45, -0.8, 0.6, 0.3], "S1_conf": [41.6, 3.0, 0.05, 0.04],
+                          "ST": [2.91, 0.2, 0.65, 0.35], "ST_conf": [0.5, 0.3, 0.06, 0.05]})
+    lines = noise_warnings(Indices("sobol", table), samples=1024)
+    assert len(lines) == 1 and lines[0].startswith("m: the indices look like noise")
+    assert "outside 0 to 1" in lines[0]
+    sums = pd.DataFrame({"metric": ["m", "m"], "parameter": ["a", "b"], "S1": [0.9, 0.76],
+                         "S1_conf": [0.1, 0.1], "ST": [0.95, 0.8], "ST_conf": [0.1, 0.1]})
+    assert "add up to 1.66" in noise_warnings(Indices("sobol", sums), samples=1024)[0]
+    wide = pd.DataFrame({"metric": ["m"], "parameter": ["a"], "mu": [0.1], "mu_star": [0.2],
+                         "mu_star_conf": [0.3], "sigma": [0.1]})
+    assert "no larger than its confidence half-width" in noise_warnings(Indices("morris", wide), samples=20)[0]
+
+
+def test_heat_map_does_not_colour_out_of_range_values_as_in_range():
+    import numpy as np
+
+    from alliancesim.sweep.sensitivity import heat_cells
+
+    values = np.array([[2.91, 0.5], [-0.3, np.nan], [1.0, 0.0]])
+    shown, labels = heat_cells(values)
+    assert shown.mask.tolist() == [[True, False], [True, True], [False, False]]
+    assert labels == [["2.91!", "0.50"], ["-0.30!", ""], ["1.00", "0.00"]]
