@@ -35,7 +35,8 @@ from .design import design_chunks, n_points
 from .progress import Progress
 from .seeding import point_id, run_key, run_seed
 from .spec import Spec, load_spec
-from .storage import DamagedPartWarning, RunWriter, SweepDir, run_schema
+from .storage import DamagedPartWarning, RunWriter, SweepDir, SweepError, run_schema
+from .worker import CodeMismatch
 
 __all__ = ["Plan", "SweepResult", "plan_sweep", "run_sweep"]
 
@@ -253,7 +254,7 @@ class _Loop:
                "replicate": task["replicate"], "seed": task["seed"], "status": result["status"],
                "error": result["error"], "traceback": result["traceback"],
                "duration_s": result.get("duration_s"), "worker": result.get("worker"),
-               "alliancesim_version": result.get("version"),
+               "alliancesim_version": result.get("version"), "code_fingerprint": result.get("fingerprint"),
                "finished_at": _dt.datetime.now(_dt.UTC), **task["params"], **result["metrics"]}
         self.writer.add(row, result.get("weekly"))
         self.counts[result["status"]] += 1
@@ -268,7 +269,16 @@ class _Loop:
         unit = self._inflight.pop(fut, None)
         if unit is None:  # not ours any more (cancelled while abandoning)
             return
-        for task, (kind, value) in zip(unit, self.backend.outcome(fut, len(unit))):
+        try:
+            outcomes = self.backend.outcome(fut, len(unit))
+        except CodeMismatch as exc:
+            # Never store a row from other code: stop, keep what the right code made.  The failed
+            # task is released, or a resumed sweep would be handed the same failure by its key.
+            with contextlib.suppress(Exception):
+                self.backend.cancel([fut])
+            raise SweepError(f"{exc}; none of its results were stored. Stop that worker or install the "
+                             "same code on it, then run the same command again to resume") from None
+        for task, (kind, value) in zip(unit, outcomes):
             if kind == "retry":
                 if getattr(self.backend, "restarts", 0) > self._restarts_seen:
                     self._restarts_seen = self.backend.restarts
@@ -371,6 +381,8 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
         Before anything runs: a bad spec, a folder holding another sweep or
         in use by another sweep, an unreachable scheduler.
     """
+    from ..runner import code_fingerprint
+
     started = time.perf_counter()
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -411,10 +423,11 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
                                    None, time.perf_counter() - started)
             skipped = f"{len(done)} already stored, " if done else ""
             log(f"{skipped}{todo} to run {backend.describe()}")
+            fingerprint = code_fingerprint()
             tasks = (
                 {"key": key, "point": point, "point_id": pid, "replicate": r,
                  "seed": run_seed(spec.seed, pid, r, spec.seeding), "params": params,
-                 "metrics": spec.metrics, "weekly": spec.weekly}
+                 "metrics": spec.metrics, "weekly": spec.weekly, "fingerprint": fingerprint}
                 for point, pid, params, r, key in _walk(spec, sdir.design_batches(), done)
             )
             writer = RunWriter(sdir, schema, flush_runs=spec.flush_runs, flush_seconds=spec.flush_seconds)

@@ -8,8 +8,8 @@ Layout of ``DIR``::
     design.parquet       the design points (values, and unit coordinates for sampled designs)
     runs/part-000001.parquet, ...
                          one row per finished run: key, point, replicate, seed, status,
-                         error, traceback, duration, worker, version, every parameter,
-                         every stored metric
+                         error, traceback, duration, worker, version, code fingerprint of
+                         the worker that made it, every parameter, every stored metric
     weekly/part-000001.parquet, ...
                          with ``[outputs] weekly = true``: one row per run and week
     .lock                held while a sweep writes (a second writer is refused)
@@ -67,6 +67,7 @@ META_COLUMNS: dict[str, pa.DataType] = {
     "duration_s": pa.float64(),
     "worker": pa.string(),
     "alliancesim_version": pa.string(),
+    "code_fingerprint": pa.string(),
     "finished_at": pa.timestamp("ms", tz="UTC"),
 }
 _PARAM_TYPES = {int: pa.int64(), float: pa.float64(), bool: pa.bool_(), str: pa.string()}
