@@ -4,7 +4,8 @@ A preset file looks like::
 
     title = "Clients slow to trust"
     summary = "One line on what this clinic is."
-    extends = "default"            # optional: start from another preset
+    extends = "default"            # optional: start from another preset (a name, or a
+                                   # .toml path relative to this file's folder)
     things_to_notice = ["...", "..."]
     things_to_try = ["..."]
 
