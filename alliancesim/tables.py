@@ -423,7 +423,8 @@ def staged_folder(out: str | Path, *, replace: bool = False) -> Iterator[Path]:
     Path
         The folder to write into.
     """
-    out = check_out_folder(out, replace=replace)
+    # Absolute and normalised: "." or "runs/.." name a real folder with a parent to stage in.
+    out = Path(os.path.abspath(check_out_folder(out, replace=replace)))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = private_dir(out.parent, out.name)

@@ -274,3 +274,12 @@ def test_every_table_has_the_same_schema_whether_empty_or_not(tmp_path):
     assert busy_files.keys() == empty_files.keys() == set(tables.TABLES)
     for name in tables.TABLES:
         assert len(empty_files[name]) > 0 and busy_files[name].equals(empty_files[name]), name
+
+
+def test_the_same_seed_still_gives_byte_identical_folders(tmp_path):
+    assert _run(tmp_path / "a", "--seed", "4", "--csv") == 0
+    assert _run(tmp_path / "b", "--seed", "4", "--csv") == 0
+    a = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
+    b = {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()}
+    assert a.keys() == b.keys() and len(a) == 13
+    assert a == b
