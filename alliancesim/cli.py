@@ -3,7 +3,7 @@
 ::
 
     alliancesim run [--scenario NAME|FILE] [--set key=value ...] [--years N] [--seed S]
-                    [--out DIR] [--csv] [--quiet]
+                    [--out DIR [--replace] [--csv]] [--quiet]
     alliancesim scenarios
     alliancesim params [--markdown]
 
