@@ -12,9 +12,9 @@ Choose with the environment variable ``ALLIANCESIM_ENGINE`` (``numba``,
 :mod:`alliancesim.week` is first imported; :data:`ENGINE` says which one runs.
 
 No stale code can run: compiled code is cached on disk (so a new process
-loads it in a fraction of a second) in a folder named after the fingerprint of
-the package's model source (:func:`alliancesim.fingerprint.code_fingerprint`),
-so any edit to any model file compiles afresh.  Numba needs no C compiler; on
+loads it in a fraction of a second) in a folder named after a fingerprint of
+the compiled sources (:data:`KERNEL_SOURCES`, :func:`kernel_fingerprint`), so
+any edit to them compiles afresh (about 10-20 s, once).  Numba needs no C compiler; on
 a machine where Numba cannot be installed, the python engine runs instead and
 says so.
 """
@@ -26,8 +26,6 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-from .fingerprint import code_fingerprint
 
 __all__ = ["ENGINE", "ENGINES", "EngineError", "compiled", "requested_engine"]
 
@@ -55,15 +53,42 @@ def requested_engine() -> str:
     return value
 
 
+#: The files whose code the compiled session code is made of (Numba itself notices a change of
+#: argument types, not of a function's callees or constants in other files, so these key the cache).
+KERNEL_SOURCES = ("engine.py", "relationship.py", "schema.py", "session.py", "week.py")
+
+
+def kernel_fingerprint(package_dir: str | None = None) -> str:
+    """A short hash of :data:`KERNEL_SOURCES` and the Numba version: the key of the compiled-code cache."""
+    import hashlib
+
+    try:
+        import numba
+        version = numba.__version__
+    except ImportError:  # pragma: no cover
+        version = "none"
+    here = Path(package_dir) if package_dir else Path(__file__).resolve().parent
+    digest = hashlib.sha256(version.encode())
+    for name in KERNEL_SOURCES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes().replace(b"\r\n", b"\n"))
+    return digest.hexdigest()[:16]
+
+
+def cache_is_warm() -> bool:
+    """True when this code was compiled before on this machine (a run starts at once)."""
+    folder = _cache_dir()
+    return folder.is_dir() and any(folder.glob("*.nbi"))
+
+
 def _cache_dir() -> Path:
-    """Where compiled code is kept: one folder per model-code fingerprint."""
+    """Where compiled code is kept: one folder per fingerprint of the compiled sources."""
     base = os.environ.get("ALLIANCESIM_CACHE_DIR")
     if base:
         root = Path(base)
     else:
         xdg = os.environ.get("XDG_CACHE_HOME")
         root = (Path(xdg) if xdg else Path.home() / ".cache") / "alliancesim"
-    return root / f"numba-{code_fingerprint()}-py{sys.version_info[0]}{sys.version_info[1]}"
+    return root / f"numba-{kernel_fingerprint()}-py{sys.version_info[0]}{sys.version_info[1]}"
 
 
 def _choose() -> str:
@@ -81,8 +106,24 @@ def _choose() -> str:
     return "numba"
 
 
-#: The engine of this process: ``"numba"`` or ``"python"``.
-ENGINE: str = _choose()
+_chosen: str | None = None
+
+
+def __getattr__(name: str):
+    # ``ENGINE`` is chosen on first use (when the session code is imported), so that a command
+    # line can still set ALLIANCESIM_ENGINE after importing this module.
+    if name == "ENGINE":
+        return _engine()
+    raise AttributeError(f"module 'alliancesim.engine' has no attribute {name!r}")
+
+
+def _engine() -> str:
+    """The engine of this process: ``"numba"`` or ``"python"`` (chosen once)."""
+    global _chosen, _jit
+    if _chosen is None:
+        _chosen = _choose()
+        _jit = _numba_jit() if _chosen == "numba" else None
+    return _chosen
 
 
 def _numba_jit() -> Callable[[Callable], Callable]:
@@ -111,12 +152,12 @@ def _numba_jit() -> Callable[[Callable], Callable]:
     return jit
 
 
-_jit = _numba_jit() if ENGINE == "numba" else None
+_jit: Callable | None = None
 
 
 def compiled(fn: Callable) -> Callable:
     """Decorator for session code: compiled by Numba under the numba engine, as written otherwise."""
-    return _jit(fn) if _jit is not None else fn
+    return _jit(fn) if _engine() == "numba" else fn
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +206,7 @@ class _Row:
 
 def rows(array):
     """``array`` (a record array) as the session code of this engine reads it."""
-    return array if ENGINE == "numba" else Rows(array)
+    return array if _engine() == "numba" else Rows(array)
 
 
 def pack_params(params):
@@ -184,7 +225,7 @@ def pack_params(params):
 
     kinds = {float: np.float64, int: np.int64, bool: np.bool_}
     numeric = [p for p in REGISTRY.values() if p.type in kinds]
-    if ENGINE != "numba":
+    if _engine() != "numba":
         return [types.SimpleNamespace(**{p.name: getattr(params, p.name) for p in numeric})]
     record = np.zeros(1, dtype=[(p.name, kinds[p.type]) for p in numeric])
     for p in numeric:

@@ -63,6 +63,9 @@ SKILL_SEASONING, AWARENESS_SEASONING = 0.1, 0.05
 #: Spread of a trigger's intensity around its mean (normal SD), and its lowest value.
 TRIGGER_SD, TRIGGER_MIN = 0.15, 0.01
 
+#: Agenda items and the agent method that carries each out.
+_CLIENT_EVENTS = {"move": "move_house", "setback": "setback", "pause": "pause", "resume": "resume"}
+_THERAPIST_EVENTS = {"successor_starts": "start_work", "notice": "give_notice", "leave": "leave"}
 #: Fields of a session outcome record that the event log reads, in this order.
 _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_incident", "in_play",
            "rupture", "confrontation", "noticed", "by_therapist", "by_client", "bond_before", "bond_hurt",
@@ -228,16 +231,11 @@ class AllianceModel(mesa.Model):
 
     def _happen(self, week: int, kind: str, who, *extra) -> None:
         """One agenda item: the person it concerns does it (if they are still here)."""
-        if isinstance(who, Client):
-            if who.left_week is not None:
-                return
-            {"move": who.move_house, "setback": who.setback, "pause": who.pause, "resume": who.resume}[kind](week)
-        elif kind == "successor_starts":
-            who.start_work(week)
-        elif kind == "notice":
-            who.give_notice(week, *extra)
-        elif kind == "leave":
-            who.leave(week)
+        if kind in _CLIENT_EVENTS:
+            if self.C.left_week[who.idx] < 0:
+                getattr(who, _CLIENT_EVENTS[kind])(week)
+        else:
+            getattr(who, _THERAPIST_EVENTS[kind])(week, *extra)
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -307,11 +305,12 @@ class AllianceModel(mesa.Model):
     # ------------------------------------------------------------- the session code's view of the tables
     def tables(self) -> tuple:
         """The relationship, client, therapist and rupture tables as the session code reads them."""
-        data = (self.R.data, self.C.data, self.T.data, self.Rup.data)
-        views = self._views
-        if not views or any(a is not b for a, b in zip(data, views[0], strict=True)):
-            self._views = views = (data, tuple(rows(a) for a in data))
-        return views[1]
+        R, C, T, Rup = self.R.data, self.C.data, self.T.data, self.Rup.data
+        v = self._views
+        if not v or v[0] is not R or v[1] is not C or v[2] is not T or v[3] is not Rup:
+            # A table grew (its array was replaced): take fresh views.
+            self._views = v = (R, C, T, Rup, (rows(R), rows(C), rows(T), rows(Rup)))
+        return v[4]
 
     def bring_up_to(self, ci: int, week: int) -> None:
         """Between-session drift of client row ``ci``'s distress and pain up to ``week``."""

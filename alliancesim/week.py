@@ -148,6 +148,12 @@ def move(e, to):
 
 
 @compiled
+def move_episode(episodes, i, to):
+    """Move rupture episode row ``i`` to state ``to`` (see :func:`move`)."""
+    move(episodes[i], to)
+
+
+@compiled
 def progress(c):
     """Share of the way from where the client started to where they could be (may be negative).
 
