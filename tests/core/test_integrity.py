@@ -48,6 +48,7 @@ def test_an_existing_result_folder_is_refused_and_kept(tmp_path, capsys):
     out = tmp_path / "run"
     assert _run(out, "--seed", "1") == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
     assert _run(out, "--seed", "2") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already holds files" in err and "--replace" in err
