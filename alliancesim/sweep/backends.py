@@ -267,8 +267,13 @@ class DaskBackend:
             # kills its worker ends up failed.  A single run is recorded as failed.
             return [("retry" if n > 1 else "failed", message)] * n
         except Exception as exc:  # noqa: BLE001 - infrastructure: stop the sweep, keep what finished
+            from distributed.comm.core import CommClosedError
+
             text = " ".join(str(exc).split())
-            if "connection-lost" in text or (self.client is not None and self.client.status != "running"):
+            # However the client learns of it (a closed stream, a cancelled future), it is one event.
+            lost = (isinstance(exc, (CommClosedError, OSError, TimeoutError)) or "connection-lost" in text
+                    or (self.client is not None and self.client.status != "running"))
+            if lost:
                 what = f"lost the connection to the Dask scheduler at {self.address} (it stopped, or the network failed)"
             else:
                 what = f"lost a run on the Dask cluster at {self.address}: {type(exc).__name__}: {text}"
