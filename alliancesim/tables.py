@@ -344,7 +344,9 @@ def check_out_folder(out: str | Path, *, replace: bool = False) -> Path:
     if str(out).strip() == "":
         raise ValueError("the output folder is empty text: name a folder")
     out = Path(out)
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.is_symlink():  # replacing it would replace the link, not the folder it points to
+        raise OutputExistsError(f"{str(out)!r} is a symbolic link: give the folder it points to")
+    if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{str(out)!r} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         if not replace:
