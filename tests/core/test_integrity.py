@@ -238,7 +238,12 @@ def test_extends_is_resolved_against_the_presets_own_folder(tmp_path, monkeypatc
 
 
 def test_params_into_a_closed_pipe_is_quiet():
-    proc = subprocess.Popen([sys.executable, "-m", "alliancesim", "params"],
+    import os
+
+    import alliancesim
+
+    env = {**os.environ, "PYTHONPATH": str(Path(alliancesim.__file__).resolve().parents[1])}  # this code
+    proc = subprocess.Popen([sys.executable, "-m", "alliancesim", "params"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader (e.g. `head`) has gone before the first line is written
     err = proc.stderr.read().decode()
