@@ -370,11 +370,15 @@ def private_dir(parent: Path, name: str) -> Path:
 def _publish(tmp: Path, out: Path, *, replace: bool) -> None:
     """Move the finished folder ``tmp`` to ``out`` in one rename (the old one, if replaced, goes after)."""
     try:
-        os.rename(tmp, out)  # succeeds onto a missing or empty folder, atomically
+        os.rename(tmp, out)  # succeeds onto a missing or (POSIX) empty folder, atomically
         return
     except OSError as exc:
-        if not out.is_dir() or not any(out.iterdir()):
+        if not out.is_dir():
             raise
+        if not any(out.iterdir()):  # Windows will not rename onto an empty folder: remove it first
+            out.rmdir()
+            os.rename(tmp, out)
+            return
         if not replace:  # someone else's results arrived while this run was computed
             raise OutputExistsError(f"{str(out)!r} was filled by someone else while this run was "
                                     "written; its files are kept, choose a new folder") from exc
