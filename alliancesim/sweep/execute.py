@@ -394,17 +394,17 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
     backend = make_backend(workers=workers, scheduler=scheduler, client=client)
     try:
         with SweepDir(out) as sdir:
-            for note in sdir.set_aside:
-                if warn_set_aside:
-                    warnings.warn(note.removeprefix("warning: "), DamagedPartWarning, stacklevel=2)
-                else:
-                    log(note)
             sdir.prepare(spec, design_chunks(spec), n_points(spec), n_points(spec) * spec.replicates)
             if retry_failed:
                 dropped = sdir.drop_failed()
                 if dropped:
                     log(f"retrying {dropped} failed run{'s' if dropped != 1 else ''}")
             done = sdir.finished()
+            for note in sdir.set_aside:  # damaged parts found on entering, or while reading
+                if warn_set_aside:
+                    warnings.warn(note.removeprefix("warning: "), DamagedPartWarning, stacklevel=2)
+                else:
+                    log(note)
             distinct = 0
             todo = 0
             for *_, r, key in _walk(spec, sdir.design_batches(), ()):

@@ -131,16 +131,22 @@ def _parts(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if _PART.match(p.name)), key=lambda p: p.name)
 
 
-def part_problem(part: Path) -> str | None:
-    """Why ``part`` cannot be read as Parquet (one line), or None if its footer reads.
+def part_problem(part: Path, *, full: bool = False) -> str | None:
+    """Why ``part`` cannot be read as Parquet (one line), or None if it reads.
 
-    Reads only the footer (a few kB), so checking every part of a big sweep is
-    cheap; a truncated or empty file fails here.
+    By default only the footer is read (a few kB): cheap for every part of a big
+    sweep, and a truncated or empty file fails here.  ``full=True`` also reads
+    (and drops) every column, one row group at a time, which finds damage inside
+    the data too.
     """
     try:
         if part.stat().st_size == 0:
             return "empty file (0 bytes)"
-        pq.read_metadata(part)
+        meta = pq.read_metadata(part)
+        if full:
+            pf = pq.ParquetFile(part)
+            for i in range(meta.num_row_groups):
+                pf.read_row_group(i)
     except (OSError, pa.ArrowException) as exc:
         return " ".join(str(exc).split()) or type(exc).__name__
     return None
@@ -181,9 +187,28 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise SweepError(f"cannot read {str(file)!r}: {exc}") from None
 
 
-def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None) -> pa.Table | None:
-    """The rows of the readable ``parts`` (damaged ones are skipped with a warning), or None."""
-    parts = _readable(parts)
+def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None,
+                on_damaged=None) -> pa.Table | None:
+    """The rows of the readable ``parts``, or None.
+
+    Damaged parts are skipped with a DamagedPartWarning, or handed to
+    ``on_damaged(part, problem)`` when given (the sweep sets them aside).
+    """
+    def damaged(part: Path, problem: str) -> None:
+        if on_damaged is not None:
+            on_damaged(part, problem)
+        else:
+            _warn_damaged(part, problem, "skipped; running the same sweep again sets it aside and redoes "
+                                         "its runs")
+
+    good = []
+    for part in parts:
+        problem = part_problem(part)
+        if problem is None:
+            good.append(part)
+        else:
+            damaged(part, problem)
+    parts = good
     if not parts:
         return None
     import pyarrow.dataset as ds
@@ -199,8 +224,7 @@ def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None) -> p
         try:
             tables.append(ds.dataset(str(part), format="parquet").to_table(columns=columns, filter=filter_))
         except (OSError, pa.ArrowException) as exc:
-            _warn_damaged(part, " ".join(str(exc).split()),
-                          "skipped; running the same sweep again sets it aside and redoes its runs")
+            damaged(part, " ".join(str(exc).split()))
     return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
@@ -311,30 +335,36 @@ class SweepDir:
     def _set_aside_damaged(self) -> list[str]:
         """Move unreadable parts (and their runs/weekly partner) to ``damaged/``; one line each.
 
+        Every part is read in full, one row group at a time (memory stays flat); for a
+        sweep of a million runs that is a few hundred MB read once per start.
         Their runs are then missing from the folder, so this sweep redoes them.
         A part is moved, not deleted: what was in it may still be of use to someone.
         """
-        import datetime
-
-        notes = []
+        notes: list[str] = []
         for folder in (self.runs_dir, self.weekly_dir):
             for part in _parts(folder):
-                problem = part_problem(part)
-                if problem is None:
-                    continue
-                stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-                target = self.path / DAMAGED
-                target.mkdir(exist_ok=True)
-                moved = []
-                for partner in (self.runs_dir / part.name, self.weekly_dir / part.name):
-                    if partner.exists():
-                        dest = target / f"{partner.parent.name}-{partner.stem}-{stamp}{partner.suffix}"
-                        os.replace(partner, dest)
-                        moved.append(f"{partner.parent.name}/{partner.name}")
-                _fsync_dir(folder)
-                notes.append(f"warning: {folder.name}/{part.name} is damaged ({problem}); moved "
-                             f"{' and '.join(moved)} to {DAMAGED}/ and its runs will be redone")
+                # Read in full: a part the sweep counts as done must be readable by everyone after.
+                problem = part_problem(part, full=True)
+                if problem is not None:
+                    notes.append(self._set_aside(part, problem))
         return notes
+
+    def _set_aside(self, part: Path, problem: str) -> str:
+        """Move ``part`` and its partner (runs/weekly of the same number) to ``damaged/``."""
+        import datetime
+
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self.path / DAMAGED
+        target.mkdir(exist_ok=True)
+        moved = []
+        for partner in (self.runs_dir / part.name, self.weekly_dir / part.name):
+            if partner.exists():
+                dest = target / f"{partner.parent.name}-{partner.stem}-{stamp}{partner.suffix}"
+                os.replace(partner, dest)
+                moved.append(f"{partner.parent.name}/{partner.name}")
+                _fsync_dir(partner.parent)
+        return (f"warning: {part.parent.name}/{part.name} is damaged ({problem}); moved "
+                f"{' and '.join(moved)} to {DAMAGED}/ and its runs will be redone")
 
     # --- manifest and design -----------------------------------------------------------------
     def prepare(self, spec, design_chunks, n_points: int, n_runs: int) -> None:
@@ -421,8 +451,13 @@ class SweepDir:
 
     # --- finished runs -----------------------------------------------------------------------
     def finished(self) -> dict[str, str]:
-        """``{key: status}`` of every run already stored."""
-        table = _read_parts(_parts(self.runs_dir), ["key", "status"])
+        """``{key: status}`` of every run already stored.
+
+        A part that cannot be read is set aside (see :meth:`_set_aside_damaged`; its
+        note joins :attr:`set_aside`), so its runs count as not done and are redone.
+        """
+        table = _read_parts(_parts(self.runs_dir), ["key", "status"],
+                            on_damaged=lambda part, problem: self.set_aside.append(self._set_aside(part, problem)))
         if table is None:
             return {}
         return dict(zip(table.column("key").to_pylist(), table.column("status").to_pylist()))
@@ -432,8 +467,15 @@ class SweepDir:
         import pyarrow.compute as pc
 
         dropped = 0
-        for part in _readable(_parts(self.runs_dir)):
-            table = pq.read_table(part)
+        for part in _parts(self.runs_dir):
+            try:
+                problem = part_problem(part)
+                table = pq.read_table(part) if problem is None else None
+            except (OSError, pa.ArrowException) as exc:
+                problem, table = " ".join(str(exc).split()), None
+            if table is None:  # damaged: set aside, and its runs (failed or not) are redone
+                self.set_aside.append(self._set_aside(part, problem))
+                continue
             failed = pc.equal(table.column("status"), "failed")
             n = pc.sum(failed).as_py() or 0
             if not n:

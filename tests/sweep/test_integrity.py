@@ -6,6 +6,7 @@ import shutil
 import warnings
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from alliancesim.cli import main
@@ -52,10 +53,17 @@ def _damage(out, how: str):
     elif how == "weekly":
         (out / "weekly" / second.name).write_bytes(b"PAR1 not really")
         return second
+    elif how == "corrupt":  # the footer still reads; the compressed data does not
+        data = bytearray(first.read_bytes())
+        meta = pq.read_metadata(first)
+        column = meta.row_group(0).column(meta.schema.names.index("dropout_share"))
+        start = column.data_page_offset
+        data[start + 8:start + 8 + 64] = bytes(range(64))
+        first.write_bytes(bytes(data))
     return first
 
 
-@pytest.mark.parametrize("how", ["truncated", "empty", "weekly"])
+@pytest.mark.parametrize("how", ["truncated", "empty", "weekly", "corrupt"])
 def test_a_damaged_part_is_skipped_by_readers_and_redone_by_resume(small_sweep, tmp_path, how, capsys):
     spec, reference, runs = small_sweep
     out = tmp_path / "out"
