@@ -131,22 +131,17 @@ def _parts(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if _PART.match(p.name)), key=lambda p: p.name)
 
 
-def part_problem(part: Path, *, full: bool = False) -> str | None:
-    """Why ``part`` cannot be read as Parquet (one line), or None if it reads.
+def part_problem(part: Path) -> str | None:
+    """Why ``part`` cannot be read as Parquet (one line), or None if its footer reads.
 
-    By default only the footer is read (a few kB): cheap for every part of a big
-    sweep, and a truncated or empty file fails here.  ``full=True`` also reads
-    (and drops) every column, one row group at a time, which finds damage inside
-    the data too.
+    Reads only the footer (a few kB), so checking every part of a big sweep is
+    cheap; a truncated or empty file fails here.  (Damage inside the data is
+    found when the data is read: see :func:`_read_parts`.)
     """
     try:
         if part.stat().st_size == 0:
             return "empty file (0 bytes)"
-        meta = pq.read_metadata(part)
-        if full:
-            pf = pq.ParquetFile(part)
-            for i in range(meta.num_row_groups):
-                pf.read_row_group(i)
+        pq.read_metadata(part)
     except (OSError, pa.ArrowException) as exc:
         return " ".join(str(exc).split()) or type(exc).__name__
     return None
@@ -194,9 +189,12 @@ def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None,
     Damaged parts are skipped with a DamagedPartWarning, or handed to
     ``on_damaged(part, problem)`` when given (the sweep sets them aside).
     """
-    def damaged(part: Path, problem: str) -> None:
+    def damaged(part: Path, problem: str, in_data: bool = False) -> None:
         if on_damaged is not None:
             on_damaged(part, problem)
+        elif in_data:  # the footer reads, so a sweep's start does not notice: say what to do
+            _warn_damaged(part, problem, "skipped; to redo its runs, move it out of the folder and run "
+                                         "the same sweep again")
         else:
             _warn_damaged(part, problem, "skipped; running the same sweep again sets it aside and redoes "
                                          "its runs")
@@ -224,7 +222,7 @@ def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None,
         try:
             tables.append(ds.dataset(str(part), format="parquet").to_table(columns=columns, filter=filter_))
         except (OSError, pa.ArrowException) as exc:
-            damaged(part, " ".join(str(exc).split()))
+            damaged(part, " ".join(str(exc).split()), in_data=True)
     return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
@@ -335,16 +333,13 @@ class SweepDir:
     def _set_aside_damaged(self) -> list[str]:
         """Move unreadable parts (and their runs/weekly partner) to ``damaged/``; one line each.
 
-        Every part is read in full, one row group at a time (memory stays flat); for a
-        sweep of a million runs that is a few hundred MB read once per start.
         Their runs are then missing from the folder, so this sweep redoes them.
         A part is moved, not deleted: what was in it may still be of use to someone.
         """
         notes: list[str] = []
         for folder in (self.runs_dir, self.weekly_dir):
             for part in _parts(folder):
-                # Read in full: a part the sweep counts as done must be readable by everyone after.
-                problem = part_problem(part, full=True)
+                problem = part_problem(part)
                 if problem is not None:
                     notes.append(self._set_aside(part, problem))
         return notes

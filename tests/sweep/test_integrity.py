@@ -53,10 +53,10 @@ def _damage(out, how: str):
     elif how == "weekly":
         (out / "weekly" / second.name).write_bytes(b"PAR1 not really")
         return second
-    elif how == "corrupt":  # the footer still reads; the compressed data does not
+    elif how == "corrupt":  # the footer still reads; the stored statuses do not
         data = bytearray(first.read_bytes())
         meta = pq.read_metadata(first)
-        column = meta.row_group(0).column(meta.schema.names.index("dropout_share"))
+        column = meta.row_group(0).column(meta.schema.names.index("status"))
         start = column.data_page_offset
         data[start + 8:start + 8 + 64] = bytes(range(64))
         first.write_bytes(bytes(data))
