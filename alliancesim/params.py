@@ -355,6 +355,11 @@ def _cross_check(p) -> None:
         )
 
 
+#: What __post_init__ checks, flattened for speed: (name, type, low, high, choices, Param).
+_CHECKS = tuple((p.name, p.type, -math.inf if p.low is None else p.low, math.inf if p.high is None else p.high,
+                 p.choices, p) for p in _PARAMS)
+
+
 def _post_init(self) -> None:
     """Check every value (converting it to the parameter's type) and the cross-parameter rules.
 
@@ -362,11 +367,14 @@ def _post_init(self) -> None:
     sweep specs, the CLI and the dashboard all end in ``Params(...)``, so a Params
     that exists is a usable one.
     """
-    for param in _PARAMS:
-        value = getattr(self, param.name)
+    for name, kind, low, high, choices, param in _CHECKS:
+        value = getattr(self, name)
+        # Fast path for values already of the right type and in range (NaN fails `low <= value`).
+        if type(value) is kind and (low <= value <= high if choices is None else value in choices):
+            continue
         checked = param.check(value)
         if checked is not value:
-            object.__setattr__(self, param.name, checked)  # frozen: only while being built
+            object.__setattr__(self, name, checked)  # frozen: only while being built
     _cross_check(self)
 
 
