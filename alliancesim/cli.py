@@ -3,7 +3,7 @@
 ::
 
     alliancesim run [--scenario NAME|FILE] [--set key=value ...] [--years N] [--seed S]
-                    [--out DIR] [--csv] [--quiet]
+                    [--out DIR [--replace] [--csv]] [--quiet]
     alliancesim scenarios
     alliancesim params [--markdown]
     alliancesim calibrate [--seeds N] [--years Y] [--jobs J] [--out FILE.csv]
@@ -15,6 +15,7 @@ Bad input gives a one-line error on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -71,8 +72,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    help="override one parameter (repeatable); see 'alliancesim params'")
     p.add_argument("--years", type=_years, default=None, help="years to simulate (overrides the preset)")
     p.add_argument("--seed", type=_positive_int, default=1, help="random seed (default 1)")
-    p.add_argument("--out", default=None, metavar="DIR", help="write tables and summary.json here")
-    p.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write tables and summary.json to this new (or empty) folder")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the earlier results in --out (only a folder of alliancesim results)")
+    p.add_argument("--csv", action="store_true", help="also write CSV copies of the tables (needs --out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--engine", choices=("auto", "numba", "python"), default=None,
                    help="numba (compiled, fast) or python (the pure-Python reference: same results, slower); "
@@ -106,19 +110,42 @@ def say_if_compiling() -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     use_engine(args.engine)
     from . import presets
-    from .model import AllianceModel
     from .params import parse_assignment
-    from .tables import write_outputs
+    from .streams import check_seed
+    from .tables import OutputFolderError, staged_folder
 
+    if args.out is not None and not args.out.strip():
+        raise CliError("--out is empty: name the folder for the results")
+    if args.csv and args.out is None:
+        raise CliError("--csv writes CSV copies of the tables to --out: give --out DIR too")
+    if args.replace and args.out is None:
+        raise CliError("--replace replaces the results in --out: give --out DIR too")
+    check_seed(args.seed)
     overrides = dict(parse_assignment(s) for s in args.sets)
     if args.years is not None:
         overrides["years"] = args.years
     preset = presets.load(args.scenario)
     params = preset.validated(overrides)
-    if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise CliError(f"--out {args.out!r} exists and is not a directory")
+    if args.out is None:
+        text = _run(args, preset, params, None)
+    else:
+        try:
+            # The hidden staging folder is made before the run: an unusable --out fails now, not
+            # after minutes of simulation; the results appear in --out only once all are written.
+            with staged_folder(args.out, replace=args.replace) as tmp:
+                text = _run(args, preset, params, tmp)
+        except OutputFolderError as exc:
+            raise CliError(f"--out {exc}") from None
+    if not args.quiet:
+        print(text)
+    return 0
+
+
+def _run(args: argparse.Namespace, preset, params, folder: Path | None) -> str:
+    """Run the model (writing its results into ``folder``, if given); returns the summary text."""
+    from .model import AllianceModel
+    from .tables import write_outputs_into
+
     say_if_compiling()
     model = AllianceModel(params, rng=args.seed)
     bar = None
@@ -131,15 +158,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     from .metrics import summary_metrics
 
-    if args.out is not None:
-        summary = write_outputs(model, args.out, csv=args.csv,
-                                extra={"scenario": preset.name})
+    if folder is not None:
+        summary = write_outputs_into(model, folder, csv=args.csv, extra={"scenario": preset.name})
         metrics = summary["metrics"]
     else:
         metrics = summary_metrics(model)
-    if not args.quiet:
-        print(format_summary(preset.title, model, metrics, args.out))
-    return 0
+    return format_summary(preset.title, model, metrics, args.out)
 
 
 def format_summary(title: str, model, metrics: dict, out: str | None) -> str:
@@ -331,7 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "handler", None) is None:
             parser.print_help()
             return EXIT_USAGE
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below
+        return status
+    except BrokenPipeError:
+        # `alliancesim params | head`: the reader has what it wanted; stop quietly.  Point stdout
+        # at /dev/null so the interpreter's last flush does not complain either.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CliError, ParameterError) as exc:
         print(f"alliancesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -331,8 +331,11 @@ REGISTRY: dict[str, Param] = {p.name: p for p in _PARAMS}
 assert all(p.group in GROUPS for p in _PARAMS)
 
 
-def _cross_check(values: Mapping[str, Any]) -> None:
-    """Checks that involve more than one parameter."""
+def _cross_check(p) -> None:
+    """Checks that involve more than one parameter (``p``: a Params being built)."""
+    values = {name: getattr(p, name) for name in ("share_physical", "share_overwhelmed",
+                                                  "boundary_loose_below", "boundary_rigid_above",
+                                                  "scheduled_retirement_week", "years")}
     share = values["share_physical"] + values["share_overwhelmed"]
     if share > 1.0 + 1e-9:
         raise ParameterError(
@@ -352,14 +355,41 @@ def _cross_check(values: Mapping[str, Any]) -> None:
         )
 
 
+#: What __post_init__ checks, flattened for speed: (name, type, low, high, choices, Param).
+_CHECKS = tuple((p.name, p.type, -math.inf if p.low is None else p.low, math.inf if p.high is None else p.high,
+                 p.choices, p) for p in _PARAMS)
+
+
+def _post_init(self) -> None:
+    """Check every value (converting it to the parameter's type) and the cross-parameter rules.
+
+    This is the one place where parameters are checked: :func:`validate`, presets,
+    sweep specs, the CLI and the dashboard all end in ``Params(...)``, so a Params
+    that exists is a usable one.
+    """
+    for name, kind, low, high, choices, param in _CHECKS:
+        value = getattr(self, name)
+        # Fast path for values already of the right type and in range (NaN fails `low <= value`).
+        if type(value) is kind and (low <= value <= high if choices is None else value in choices):
+            continue
+        checked = param.check(value)
+        if checked is not value:
+            object.__setattr__(self, name, checked)  # frozen: only while being built
+    _cross_check(self)
+
+
 def _make_params_class() -> type:
     fields = [(p.name, p.type, dataclasses.field(default=p.default)) for p in _PARAMS]
     cls = dataclasses.make_dataclass(
-        "Params", fields, frozen=True, slots=True, module=__name__
+        "Params", fields, frozen=True, slots=True, module=__name__,
+        namespace={"__post_init__": _post_init},
     )
     cls.__doc__ = (
         "A validated, immutable set of model parameters (one attribute per registry entry).\n\n"
-        "Build one with :func:`validate`; ``Params()`` gives the registry defaults."
+        "``Params(name=value, ...)`` checks every value and the rules between them and raises\n"
+        ":class:`ParameterError` (naming parameter, value and allowed range) when one is\n"
+        "unusable; ``Params()`` gives the registry defaults.  :func:`validate` builds one from\n"
+        "a mapping (refusing unknown names with a suggestion)."
     )
 
     def replace(self, **changes):
@@ -392,18 +422,14 @@ def validate(values: Mapping[str, Any] | None = None, *, base: Mapping[str, Any]
     """
     merged = dict(defaults() if base is None else base)
     for name, value in (values or {}).items():
-        param = REGISTRY.get(name)
-        if param is None:
+        if name not in REGISTRY:
             raise ParameterError(f"unknown parameter {name!r}{_suggest(name)}")
-        merged[name] = param.check(value)
-    for name in REGISTRY:
-        if name not in merged:
-            merged[name] = REGISTRY[name].default
+        merged[name] = value
     unknown = [k for k in merged if k not in REGISTRY]
     if unknown:
         raise ParameterError(f"unknown parameter {unknown[0]!r}{_suggest(unknown[0])}")
-    _cross_check(merged)
-    return Params(**{name: merged[name] for name in REGISTRY})
+    # Params(...) checks each value and the rules between them (once: see _post_init).
+    return Params(**merged)
 
 
 def _suggest(name: str) -> str:
