@@ -73,7 +73,7 @@ phase_end
 
 # --- 4. Solara front-end assets ---------------------------------------------------------------
 phase_start "solara assets"
-"$VENV/bin/python" "$REPO_ROOT/scripts/install_solara_assets.py" --venv "$VENV"
+"$VENV/bin/python" "$REPO_ROOT/scripts/install_solara_assets.py"
 phase_end
 
 echo "==> [setup] timings"

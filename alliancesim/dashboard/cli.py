@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..cli import CliError, command
 from .export import EXPORT_DIR_ENV, export_root
+from .assets import install_command
 from .offline import dashboard_env, missing_assets, solara_cdn_dir, solara_command
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
@@ -94,9 +95,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
     check_free(args.host, args.port)
     missing = missing_assets()
     if missing:
-        print(f"alliancesim: warning: Solara's front-end files are missing from {solara_cdn_dir()} "
-              f"({', '.join(missing)}); the page needs internet until you run "
-              f"'{sys.executable} scripts/install_solara_assets.py'", file=sys.stderr)
+        print(f"alliancesim: warning: the dashboard's front-end files are missing from {solara_cdn_dir()} "
+              f"({', '.join(missing)}); the page needs internet until you run '{install_command()}'",
+              file=sys.stderr)
     if not is_loopback(args.host):
         print(f"alliancesim: warning: listening on {args.host}: anyone who can reach this computer on port "
               f"{args.port} can use the dashboard and write files to {export_dir}", file=sys.stderr)
