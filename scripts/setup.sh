@@ -92,9 +92,9 @@ else
     echo "    installing the package and its dependencies (first time: a few minutes)"
     # progress: one line per package collected and built; everything in .venv/pip-install.log
     set +e
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -e ".[dev]" </dev/null 2>&1 \
+    PYTHONUNBUFFERED=1 "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -e ".[dev]" </dev/null 2>&1 \
         | tee "$VENV/pip-install.log" \
-        | grep --line-buffered -E '^ *(Collecting|Building|Successfully|ERROR)' | sed -u 's/^ */    /'
+        | grep --line-buffered -E '^ *(Collecting|Installing|Preparing|Building|Successfully|ERROR)' | sed -u 's/^ */    /'
     rc=${PIPESTATUS[0]}
     set -e
     [ "$rc" -eq 0 ] || die "pip install -e .[dev] failed (exit $rc); the whole output is in $VENV/pip-install.log"
