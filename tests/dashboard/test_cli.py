@@ -100,3 +100,43 @@ def test_missing_assets_are_listed_by_name(tmp_path):
     assert "requirejs@2.3.6" not in assets.missing(tmp_path)
     (complete / "require.js").unlink()  # a file the manifest lists has gone: incomplete again
     assert "requirejs@2.3.6" in assets.missing(tmp_path)
+
+
+def _time_wait_port() -> int:
+    """A loopback port with a connection in TIME_WAIT on it and nothing listening (as right after
+    Ctrl-C of a server that had visitors): the server side closes first, so it holds TIME_WAIT.
+    Like uvicorn (and asyncio) the server listens with SO_REUSEADDR."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server closes first
+        client.recv(1)  # sees the close
+        client.close()
+    return port
+
+
+def test_a_port_in_time_wait_is_free_to_start_on():
+    from alliancesim.dashboard.cli import check_free
+
+    port = _time_wait_port()
+    with socket.socket() as plain:  # the condition is real: a plain bind is refused
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    check_free("127.0.0.1", port)  # no "Address already in use"
+
+
+def test_a_port_something_listens_on_is_refused_in_one_line():
+    from alliancesim.cli import CliError
+    from alliancesim.dashboard.cli import check_free
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(CliError, match=f"cannot listen on 127.0.0.1:{port}: .*choose another --port"):
+            check_free("127.0.0.1", port)
