@@ -6,6 +6,9 @@
                     [--out DIR] [--csv] [--quiet]
     alliancesim scenarios
     alliancesim params [--markdown]
+    alliancesim metrics
+    alliancesim examples DIR
+    alliancesim --version
 
 Bad input gives a one-line error on stderr and exit status 2, never a traceback.
 """
@@ -81,6 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .tables import write_outputs
 
     overrides = dict(parse_assignment(s) for s in args.sets)
+    changed = dict(overrides)  # what --set changed, for the summary's title
     if args.years is not None:
         overrides["years"] = args.years
     preset = presets.load(args.scenario)
@@ -107,7 +111,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         metrics = summary_metrics(model)
     if not args.quiet:
-        print(format_summary(preset.title, model, metrics, args.out))
+        title = preset.title
+        if changed:
+            title += " (modified: " + ", ".join(f"{k}={v}" for k, v in changed.items()) + ")"
+        print(format_summary(title, model, metrics, args.out))
     return 0
 
 
@@ -178,6 +185,46 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="FILE", help="also write the table (.csv or .md)")
 
 
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import METRIC_UNITS, METRICS
+
+    width = max(map(len, METRICS))
+    unit_width = max(map(len, METRIC_UNITS.values()))
+    for name, meaning in METRICS.items():
+        print(f"{name:<{width}}  {METRIC_UNITS[name]:<{unit_width}}  {meaning}")
+    return 0
+
+
+def _add_examples(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", metavar="DIR", help="folder to copy the example sweep specs into (created if missing)")
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    import filecmp
+    import shutil
+    import tempfile
+
+    from .sweep import EXAMPLES_DIR
+
+    sources = sorted(EXAMPLES_DIR.glob("*.toml")) + sorted(EXAMPLES_DIR.glob("*.md"))
+    target = Path(args.folder).expanduser()
+    if target.exists() and not target.is_dir():
+        raise CliError(f"{args.folder!r} exists and is not a folder")
+    clashes = [s.name for s in sources if (target / s.name).exists() and not filecmp.cmp(s, target / s.name, shallow=False)]
+    if clashes:
+        raise CliError(f"{args.folder!r} already has a different {clashes[0]}; choose another folder "
+                       "(nothing was copied)")
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        # each file appears whole: written beside its place, then renamed
+        with tempfile.NamedTemporaryFile(dir=target, prefix=f".{source.name}.", delete=False) as tmp:
+            tmp.write(source.read_bytes())
+        os.replace(tmp.name, target / source.name)
+    print(f"copied {len(sources)} files to {target}: {', '.join(s.name for s in sources)}")
+    print(f"try: alliancesim sweep {target / 'boundaries_grid.toml'} --out runs/boundaries --dry-run")
+    return 0
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibration import calibrate, markdown
 
@@ -202,6 +249,9 @@ BUILTIN = {
     "scenarios": ("list the presets, one line each", _add_none, _cmd_scenarios),
     "params": ("list every parameter with its range and meaning", _add_params, _cmd_params),
     "calibrate": ("compare the default clinic with the published figures", _add_calibrate, _cmd_calibrate),
+    "metrics": ("list the headline metrics (for specs and --metrics) with unit and meaning", _add_none,
+                _cmd_metrics),
+    "examples": ("copy the example sweep specs into a folder", _add_examples, _cmd_examples),
 }
 
 
@@ -219,7 +269,10 @@ def _load_plugins() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
+    from . import __version__
+
     parser = _Parser(prog="alliancesim", description="Simulate therapeutic relationships in a clinic.")
+    parser.add_argument("--version", action="version", version=f"alliancesim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (help_, add, fn) in {**BUILTIN, **COMMANDS}.items():
         p = sub.add_parser(name, help=help_, description=help_)

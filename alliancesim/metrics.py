@@ -76,6 +76,21 @@ METRICS: dict[str, str] = {
 }
 
 
+_SHARE = "share (0-1)"
+#: The unit of each metric in :data:`METRICS` (``alliancesim metrics`` prints both).
+METRIC_UNITS: dict[str, str] = {
+    "weeks": "weeks", "client_weeks": "client-weeks", "sessions": "sessions", "clients": "clients",
+    "clients_on_books": "clients", "sessions_per_week": "sessions/week", "maintenance_share": _SHARE,
+    "dropout_share": _SHARE, "early_dropout_share": _SHARE, "finished_share": _SHARE,
+    "referred_share": _SHARE, "improved_by_8": _SHARE, "improved_by_26": _SHARE,
+    "depression_smd_course": "SD of distress", "depression_smd_single": "SD of distress",
+    "rupture_share": _SHARE, "repaired_share": _SHARE, "countertransference_share": _SHARE,
+    "mean_alliance": "0-1", "mean_quality": "0-1", "sessions_to_trust": "sessions",
+    "talk_restricted_advantage": "SD of distress", "mean_burnout": "0-1", "burnout_departures": "therapists",
+    "retirements": "therapists", "handover_clients": "clients", "stayed_with_successor": _SHARE,
+    "moved_to_colleague": _SHARE, "left_at_handover": _SHARE, "recovery_weeks": "weeks",
+}
+
 def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 

@@ -85,7 +85,7 @@ for f in setup.py alliancesim/_kernel.pyx alliancesim/session.pxd; do [ -f "$f" 
 [ -f alliancesim/session.pxd ] && stamp_files+=(alliancesim/session.py)  # compiled by Cython while it exists
 want_stamp="$("$VENV/bin/python" --version 2>&1) $(cat "${stamp_files[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] \
-        && "$VENV/bin/python" -c "import alliancesim, pytest" >/dev/null 2>&1; then
+        && "$VENV/bin/python" -c "import importlib.util as u, sys; sys.exit(not (u.find_spec('alliancesim') and u.find_spec('pytest')))" 2>/dev/null; then
     echo "    already installed (${stamp_files[*]} unchanged), skipping"
 else
     rm -f "$STAMP"

@@ -40,7 +40,7 @@ def _metric_names(text: str) -> list[str]:
 
 
 def _add_execution(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (see experiments/examples/)")
+    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (examples: alliancesim examples DIR)")
     p.add_argument("--out", metavar="DIR",
                    help="output folder (required unless --dry-run); re-running with the same DIR resumes")
     where = p.add_mutually_exclusive_group()

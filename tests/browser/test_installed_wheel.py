@@ -106,6 +106,10 @@ def test_the_installed_command_runs_a_simulation(fresh_venv):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 2 and "dropout_share" in summary["metrics"]
     assert (out / "weekly.parquet").is_file()
+    assert _check(fresh_venv.run(fresh_venv.bin("alliancesim"), "--version")).stdout.startswith("alliancesim ")
+    # the example sweep specs came with the wheel
+    _check(fresh_venv.run(fresh_venv.bin("alliancesim"), "examples", "specs"))
+    assert (fresh_venv.work / "specs" / "boundaries_grid.toml").is_file()
 
 
 def test_the_installed_dashboard_renders_offline_in_chromium(fresh_venv, offline_page, artifacts_dir):
