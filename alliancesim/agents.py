@@ -99,6 +99,13 @@ def _topic_dict(row: np.ndarray) -> dict[str, float]:
     return {TOPICS[i]: float(v) for i, v in enumerate(row) if v > 0}
 
 
+def _no_step_of_their_own(agent: mesa.Agent) -> None:
+    """Agents have no step: the week is scheduled by the model (issue 13 hook)."""
+    raise TypeError(f"{type(agent).__name__} agents have no step of their own: the clinic's week runs in "
+                    "AllianceModel.step() (call model.step() or model.run()); model.agents and "
+                    "model.agents_by_type are for reading and selecting agents")
+
+
 class Therapist(mesa.Agent):
     """A massage therapist with a room at one of the clinic's sites.
 
@@ -127,6 +134,8 @@ class Therapist(mesa.Agent):
     start_week = Column(int)
     sessions_given = Column(int)
     sessions_this_week = Column(int)
+
+    step = _no_step_of_their_own
 
     def __init__(self, model, idx: int, successor_of: str | None = None) -> None:
         super().__init__(model)
@@ -221,6 +230,8 @@ class Client(mesa.Agent):
     in_scope = Column(bool)
     maintenance = Column(bool)
     goals_met = Column(bool)
+
+    step = _no_step_of_their_own
 
     def __init__(self, model, idx: int, person: int, pronoun: str, referred_by: str | None = None) -> None:
         super().__init__(model)

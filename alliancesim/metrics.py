@@ -95,12 +95,54 @@ def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
 
+#: Prefix of the headline metrics in the model's DataCollector (``run_dropout_share``): there the
+#: plain names are this week's values (``mean_alliance`` of the week), here they are the run's
+#: (``mean_alliance`` over the second half), as in ``summary.json`` and sweeps.
+RUN_PREFIX = "run_"
+
+
+def record_headline(model: AllianceModel) -> dict[str, float]:
+    """At the end of a run: keep its headline metrics as ``model.headline`` and as DataCollector
+    model variables ``run_<metric>`` (NaN in every week but the last), so that ``mesa.batch_run``
+    returns them with the last week's values.  Called by :meth:`AllianceModel.step` when the run
+    ends (and again if it is stepped on).
+
+    Returns
+    -------
+    dict
+        ``{metric: value}`` for every metric in :data:`METRICS`.
+    """
+    headline = summary_metrics(model)
+    model.headline = headline
+    columns = model.datacollector.model_vars
+    weeks = max((len(v) for k, v in columns.items() if not k.startswith(RUN_PREFIX)), default=0)
+    nan = float("nan")
+    for name, value in headline.items():
+        columns[RUN_PREFIX + name] = [nan] * (weeks - 1) + [value]
+    return dict(headline)
+
+
+def weekly_columns(model: AllianceModel) -> dict[str, list]:
+    """The DataCollector's weekly model variables, without the run's ``run_<metric>`` ones."""
+    return {k: v for k, v in model.datacollector.model_vars.items() if not k.startswith(RUN_PREFIX)}
+
+
 def summary_metrics(model: AllianceModel) -> dict[str, float]:
     """Every metric in :data:`METRICS` for a run (NaN where a run gives no data).
 
     Computed from the model's own record arrays rather than from the pandas
-    tables, so it stays fast and lean for sweeps of thousands of runs.
+    tables, so it stays fast and lean for sweeps of thousands of runs.  Computed once per
+    model and week (a finished run has them already; see :func:`record_headline`).
     """
+    cached = getattr(model, "_summary_cache", None)
+    if cached is not None and cached[0] == (model.steps, model.week):
+        return dict(cached[1])
+    out = _summary_metrics(model)
+    model._summary_cache = ((model.steps, model.week), out)
+    return dict(out)
+
+
+def _summary_metrics(model: AllianceModel) -> dict[str, float]:
     out: dict[str, float] = {name: float("nan") for name in METRICS}
     out["weeks"] = float(model.week)
     out["client_weeks"] = float(model.client_weeks)

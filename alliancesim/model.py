@@ -48,6 +48,7 @@ from .agents import (
 )
 from .events import EventKind as K
 from .events import EventLog
+from .metrics import record_headline
 from .network import town_network
 from .params import Params, validate
 from .relationship import (
@@ -89,20 +90,31 @@ class AllianceModel(mesa.Model):
     """A clinic of therapists and clients whose relationships form, rupture, repair and hand over.
 
     Args:
-        params: a validated :class:`~alliancesim.params.Params`, or a mapping of
-            parameter values; missing ones take registry defaults.
+        params: a validated :class:`~alliancesim.params.Params`, a mapping of
+            parameter values (missing ones take registry defaults), or a preset's
+            name or file (as ``preset``).
+        preset: a preset's name or file to start from (``params``, a mapping, and
+            ``overrides`` go on top); unknown names raise a one-line error listing them.
         rng: seed (int) or :class:`numpy.random.Generator`; same params and seed
             give identical output.
         record_sessions: keep one row per session (needed for the session table,
             the relationship inspector and the dose-response metrics).
         **overrides: individual parameter values on top of ``params``.
 
-    Time: one step is one week; ``model.week`` counts weeks from 1.
+    Time: one step is one week; ``model.week`` counts weeks from 1.  When the run ends,
+    ``model.headline`` holds its headline metrics, also collected as ``run_<metric>`` so that
+    ``mesa.batch_run`` returns them.
     """
 
-    def __init__(self, params: Params | Mapping[str, Any] | None = None, *, rng=None,
-                 record_sessions: bool = True, **overrides: Any) -> None:
+    headline: dict[str, float] | None = None  # set when the run ends (issue 13 hook)
+
+    def __init__(self, params: Params | Mapping[str, Any] | str | None = None, *, preset: str | None = None,
+                 rng=None, record_sessions: bool = True, **overrides: Any) -> None:
         super().__init__(rng=rng)
+        if isinstance(params, str) or preset is not None:  # issue 13 hook: start from a preset
+            from .runner import preset_params
+
+            params = preset_params(params, preset)
         base = params.as_dict() if isinstance(params, Params) else validate(params or {}).as_dict()
         self.params: Params = validate(overrides, base=base)
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else None
@@ -234,6 +246,7 @@ class AllianceModel(mesa.Model):
         self.datacollector.collect(self)
         if w >= self.horizon:
             self.running = False
+            record_headline(self)  # issue 13 hook: the run's headline metrics, for mesa.batch_run
 
     def run(self, weeks: int | None = None, progress=None) -> AllianceModel:
         """Run ``weeks`` weeks (default: to the end of ``years``); ``progress(week)`` is called each week."""

@@ -22,7 +22,7 @@ import numpy as np
 from . import presets
 from .metrics import summary_metrics
 from .model import AllianceModel
-from .params import Params, validate
+from .params import ParameterError, Params, validate
 
 SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
 
@@ -60,6 +60,26 @@ def resolve_params(preset: str | Params | Mapping[str, Any] | None = None, **ove
     if isinstance(preset, Mapping):
         return validate({**preset, **overrides})
     return presets.load(preset).validated(overrides)
+
+
+def preset_params(params: str | Params | Mapping[str, Any] | None, preset: str | None) -> Params:
+    """What ``AllianceModel(params, preset=...)`` starts from: a preset (by name or file, given as
+    ``params`` or ``preset``) with a mapping ``params`` on top.
+
+    Raises
+    ------
+    ParameterError
+        The preset given twice, with a :class:`Params` (which already holds every value), or
+        unknown (the message lists the shipped presets).
+    """
+    if isinstance(params, str):
+        if preset is not None:
+            raise ParameterError(f"preset given twice: {params!r} and preset={preset!r}")
+        params, preset = None, params
+    if isinstance(params, Params):
+        raise ParameterError(f"preset={preset!r} and a Params given together: a Params already holds "
+                             "every value; pass a mapping of the values to change instead")
+    return presets.load(preset).validated(dict(params or {}))
 
 
 def make_rng(seed: SeedLike):

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .metrics import weekly_columns
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import AllianceModel
 
@@ -46,7 +48,7 @@ SESSION_COLUMNS = (
 
 def weekly_table(model: AllianceModel) -> pd.DataFrame:
     """Weekly model reporters, with a ``week`` column starting at 1."""
-    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df = pd.DataFrame(weekly_columns(model))  # not the run's headline metrics (run_<metric>)
     df.insert(0, "week", np.arange(1, len(df) + 1, dtype="int64"))
     return df
 
