@@ -1,5 +1,3 @@
-# cython: annotation_typing=False
-# (Cython reads the C types from session.pxd; the annotations here are for readers.)
 """The dynamics of one session, as small pure functions.
 
 Everything here takes plain numbers and returns plain numbers, so each
@@ -31,15 +29,17 @@ Scales: trust/bond, alliance parts, themes, knowledge, quality, traits are on
 0-1 scales; distress is PHQ-9-like points (0-27); pain is a 0-10 numeric rating.
 
 Every function takes and returns plain numbers.  This file is ordinary Python;
-when the package is built, Cython compiles it (with the C signatures in
-``session.pxd``) so that the week's sessions, one loop in
-:mod:`alliancesim._kernel`, run at C speed.  Called from Python, the functions
-behave the same either way.
+under the numba engine (:mod:`alliancesim.engine`) the functions marked
+``@compiled`` are compiled from this very source, so the week's sessions
+(:mod:`alliancesim.week`) run at machine speed; under the python engine they run
+as written.  Either way they give the same numbers.
 """
 
 from __future__ import annotations
 
 import math
+
+from .engine import compiled
 
 # ---------------------------------------------------------------------------
 # Fixed shape constants.  They set the *form* of each mechanism; the strengths
@@ -84,10 +84,7 @@ EARLY_DROPOUT = 5.0
 DROPOUT_OPEN_RUPTURE, DROPOUT_STALLED = 1.0, 1.0
 
 
-#: Euler's number (``E ** x`` is exp(x) in C when compiled).
-E = math.e
-
-
+@compiled
 def clip01(x: float) -> float:
     """Clamp ``x`` to the 0-1 scale."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
@@ -95,6 +92,7 @@ def clip01(x: float) -> float:
 
 # --- talk -------------------------------------------------------------------
 
+@compiled
 def talk_share(talkativeness: float, talk_preference: float) -> float:
     """Share of the session filled with talk (0-1).
 
@@ -104,6 +102,7 @@ def talk_share(talkativeness: float, talk_preference: float) -> float:
     return 0.6 * talkativeness + 0.4 * talk_preference
 
 
+@compiled
 def talk_fit(talkativeness: float, talk_preference: float, safety: float) -> float:
     """How well the therapist's talk suits the client this session (0-1).
 
@@ -123,6 +122,7 @@ def talk_fit(talkativeness: float, talk_preference: float, safety: float) -> flo
 
 # --- countertransference ----------------------------------------------------
 
+@compiled
 def topic_raised_probability(share_of_talk: float) -> float:
     """Chance the client brings one of their topics into the session.
 
@@ -132,6 +132,7 @@ def topic_raised_probability(share_of_talk: float) -> float:
     return TOPIC_BASE + TOPIC_TALK * share_of_talk
 
 
+@compiled
 def enactment_probability(intensity: float, self_awareness: float, rate: float) -> float:
     """Chance that a topic touching a therapist trigger is acted out.
 
@@ -143,15 +144,18 @@ def enactment_probability(intensity: float, self_awareness: float, rate: float) 
 
 # --- boundaries -------------------------------------------------------------
 
+@compiled
 def boundary_clarity(firmness: float) -> float:
     """How clear the frame is for the client (0-1): ``1 - (1 - firmness)^2``.
 
     Clear boundaries make it safe to let go; clarity saturates, so very firm
     boundaries add little safety over moderately firm ones.
     """
-    return 1.0 - (1.0 - firmness) ** 2
+    loose = 1.0 - firmness
+    return 1.0 - loose * loose
 
 
+@compiled
 def merging_openness(firmness: float, rigid_above: float) -> float:
     """Ceiling on contact and empathy set by boundary rigidity (0-1).
 
@@ -165,6 +169,7 @@ def merging_openness(firmness: float, rigid_above: float) -> float:
     return 1.0 - 0.8 * min((firmness - rigid_above) / (1.0 - rigid_above), 1.0)
 
 
+@compiled
 def boundary_incident_probability(firmness: float, loose_below: float, rate: float) -> float:
     """Chance of a boundary incident (dual relationship, over-disclosure) per session.
 
@@ -177,6 +182,7 @@ def boundary_incident_probability(firmness: float, loose_below: float, rate: flo
 
 # --- quality ----------------------------------------------------------------
 
+@compiled
 def session_quality(
     skill: float,
     warmth: float,
@@ -221,11 +227,13 @@ def session_quality(
 
 # --- ruptures and repair ----------------------------------------------------
 
+@compiled
 def misattunement_probability(quality: float, rate: float) -> float:
     """Chance of an everyday rupture (pressure, pace, a missed cue): ``rate * (1 - Q)``."""
     return rate * (1.0 - quality)
 
 
+@compiled
 def notice_probability(self_awareness: float, confrontation: bool, share_of_talk: float) -> float:
     """Chance the therapist notices a rupture in the session.
 
@@ -238,11 +246,13 @@ def notice_probability(self_awareness: float, confrontation: bool, share_of_talk
     return p * (1.0 - 0.3 * share_of_talk)
 
 
+@compiled
 def therapist_repair_probability(self_awareness: float, warmth: float) -> float:
     """Chance a therapist who noticed a rupture repairs it: ``0.2 + 0.5*sa + 0.3*warmth``."""
     return 0.2 + 0.5 * self_awareness + 0.3 * warmth
 
 
+@compiled
 def client_repair_probability(bond: float, rate: float) -> float:
     """Chance the client repairs a rupture the therapist did not: ``rate * bond``.
 
@@ -252,11 +262,13 @@ def client_repair_probability(bond: float, rate: float) -> float:
     return rate * bond
 
 
+@compiled
 def bond_after_rupture(bond: float, severity: float) -> float:
     """Bond after a rupture of ``severity`` (0-1): ``bond * (1 - severity)``."""
     return bond * (1.0 - severity)
 
 
+@compiled
 def bond_after_repair(bond_before: float, bond_now: float, completeness: float, gain: float) -> float:
     """Bond once a rupture is repaired.
 
@@ -271,6 +283,7 @@ def bond_after_repair(bond_before: float, bond_now: float, completeness: float, 
 
 # --- growth of the relationship ----------------------------------------------
 
+@compiled
 def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: float) -> float:
     """Per-session trust growth rate for a client.
 
@@ -280,11 +293,13 @@ def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: fl
     return base * (0.5 + propensity) / (1.0 + slowdown * prior_negative)
 
 
+@compiled
 def starting_trust(propensity: float, prior_negative: int) -> float:
     """Trust a client brings to a first session: ``0.25 + 0.4*propensity - 0.06*n``, at least 0.05."""
     return max(0.05, 0.25 + 0.4 * propensity - 0.06 * prior_negative)
 
 
+@compiled
 def grow_bond(bond: float, quality: float, rate: float) -> float:
     """Bond after a session: it moves towards the trust this kind of session earns.
 
@@ -295,6 +310,7 @@ def grow_bond(bond: float, quality: float, rate: float) -> float:
     return bond + rate * (BOND_BASE + (1.0 - BOND_BASE) * quality - bond)
 
 
+@compiled
 def update_themes(
     separateness: float,
     pleasure: float,
@@ -325,6 +341,7 @@ def update_themes(
     return sep, ple, mer, inte
 
 
+@compiled
 def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
     """What the therapist knows of the client after a session (0-1).
 
@@ -335,6 +352,7 @@ def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
     return knowledge + KNOWLEDGE_RATE * (0.4 + 0.6 * bond) * openness * (1.0 - knowledge)
 
 
+@compiled
 def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float, quality: float,
                      separateness: float) -> tuple[float, float]:
     """Goal and task agreement (Working Alliance Inventory parts) after a session.
@@ -356,6 +374,7 @@ NEEDS: tuple[str, ...] = ("physical", "physical_emotional", "overwhelmed")
 PHYSICAL, PHYSICAL_EMOTIONAL, OVERWHELMED = 0, 1, 2
 
 
+@compiled
 def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bool) -> float:
     """How well a therapist's strengths match what the client came for (0-1).
 
@@ -378,6 +397,7 @@ def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bo
 
 # --- outcomes ---------------------------------------------------------------
 
+@compiled
 def distress_after_session(distress: float, floor: float, alliance: float, quality: float, effect: float, in_scope: bool) -> float:
     """Distress (0-27) after a session: the alliance carries the change.
 
@@ -388,6 +408,7 @@ def distress_after_session(distress: float, floor: float, alliance: float, quali
     return distress - k * max(distress - floor, 0.0)
 
 
+@compiled
 def pain_after_session(pain: float, skill: float, quality: float, effect: float, fixing: float, enacted: bool, in_scope: bool) -> float:
     """Pain (0-10) after a session: the hands carry the change.
 
@@ -403,6 +424,7 @@ def pain_after_session(pain: float, skill: float, quality: float, effect: float,
     return pain - clip01(k) * pain
 
 
+@compiled
 def drift_between_sessions(
     value: float, baseline: float, floor: float, self_care: float, weeks: int,
     self_care_rate: float, relapse_rate: float,
@@ -423,9 +445,10 @@ def drift_between_sessions(
     if weeks <= 0 or k <= 0.0:
         return value
     target = (s * floor + relapse_rate * baseline) / k
-    return target + (value - target) * (1.0 - k) ** weeks
+    return target + (value - target) * (1.0 - k) ** float(weeks)
 
 
+@compiled
 def dropout_probability(
     base: float, alliance: float, session_no: int, open_rupture: bool, stalled: bool, travel_ratio: float,
 ) -> float:
@@ -442,7 +465,7 @@ def dropout_probability(
     ``travel_ratio`` is distance over the client's travel tolerance.  Weak
     early alliances make dropout front-loaded.
     """
-    h = base * E ** (DROPOUT_ALLIANCE_SLOPE * (DROPOUT_ALLIANCE_REF - alliance))
+    h = base * math.exp(DROPOUT_ALLIANCE_SLOPE * (DROPOUT_ALLIANCE_REF - alliance))
     h *= 1.0 + EARLY_DROPOUT / session_no
     if open_rupture:
         h *= 1.0 + DROPOUT_OPEN_RUPTURE
@@ -451,6 +474,7 @@ def dropout_probability(
     return clip01(h * max(travel_ratio, 1.0))
 
 
+@compiled
 def burnout_step(burnout: float, load: float, fixing: float, stalled_share: float, rate: float, recovery: float) -> float:
     """Therapist burnout (0-1) after one week.
 
@@ -478,52 +502,3 @@ def logit_choice(utilities: list[float], u: float, temperature: float = 0.5) -> 
         if u < acc:
             return i
     return len(utilities) - 1
-
-
-# Compiled, the constants above are C values (declared in session.pxd) that Python cannot
-# see as module attributes; this keeps ``session.NAME`` working either way.
-_CONSTANTS = {
-    "W_TOUCH": W_TOUCH,
-    "W_COMFORT": W_COMFORT,
-    "W_TALK": W_TALK,
-    "W_KNOWLEDGE": W_KNOWLEDGE,
-    "W_CONNECTION": W_CONNECTION,
-    "TALK_ATTENTION_COST": TALK_ATTENTION_COST,
-    "BURNOUT_TOUCH_COST": BURNOUT_TOUCH_COST,
-    "BURNOUT_WARMTH_COST": BURNOUT_WARMTH_COST,
-    "ENACTMENT_QUALITY_COST": ENACTMENT_QUALITY_COST,
-    "OPEN_RUPTURE_QUALITY_COST": OPEN_RUPTURE_QUALITY_COST,
-    "TALK_PRESSURE_WEIGHT": TALK_PRESSURE_WEIGHT,
-    "TALK_NEGLECT_WEIGHT": TALK_NEGLECT_WEIGHT,
-    "SILENCE_COMFORT": SILENCE_COMFORT,
-    "TOPIC_BASE": TOPIC_BASE,
-    "TOPIC_TALK": TOPIC_TALK,
-    "BOND_BASE": BOND_BASE,
-    "ENACTMENT_RUPTURE": ENACTMENT_RUPTURE,
-    "INCIDENT_RUPTURE": INCIDENT_RUPTURE,
-    "SEPARATENESS_RATE": SEPARATENESS_RATE,
-    "PLEASURE_RATE": PLEASURE_RATE,
-    "MERGING_RATE": MERGING_RATE,
-    "INTERNALISATION_RATE": INTERNALISATION_RATE,
-    "INTAKE_GOAL": INTAKE_GOAL,
-    "INTAKE_TASK": INTAKE_TASK,
-    "GOAL_RATE": GOAL_RATE,
-    "TASK_RATE": TASK_RATE,
-    "KNOWLEDGE_RATE": KNOWLEDGE_RATE,
-    "DROPOUT_ALLIANCE_REF": DROPOUT_ALLIANCE_REF,
-    "DROPOUT_ALLIANCE_SLOPE": DROPOUT_ALLIANCE_SLOPE,
-    "EARLY_DROPOUT": EARLY_DROPOUT,
-    "DROPOUT_OPEN_RUPTURE": DROPOUT_OPEN_RUPTURE,
-    "DROPOUT_STALLED": DROPOUT_STALLED,
-    "PHYSICAL": PHYSICAL,
-    "PHYSICAL_EMOTIONAL": PHYSICAL_EMOTIONAL,
-    "OVERWHELMED": OVERWHELMED,
-    "E": E,
-}
-
-
-def __getattr__(name: str):
-    try:
-        return _CONSTANTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'alliancesim.session' has no attribute {name!r}") from None

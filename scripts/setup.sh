@@ -77,12 +77,10 @@ phase_end
 
 # --- 3. the package and its dev tools ---------------------------------------------------------
 # Skipped when nothing that decides the installation changed since the last successful run
-# (the package metadata, the build, the compiled sources); a stamp in .venv records it.
+# (the package metadata and its build hook); a stamp in .venv records it.
 phase_start "pip install -e .[dev]"
 STAMP="$VENV/.alliancesim-setup-stamp"
-stamp_files=(pyproject.toml)
-for f in setup.py alliancesim/_kernel.pyx alliancesim/session.pxd; do [ -f "$f" ] && stamp_files+=("$f"); done
-[ -f alliancesim/session.pxd ] && stamp_files+=(alliancesim/session.py)  # compiled by Cython while it exists
+stamp_files=(pyproject.toml _build_frontend.py)
 want_stamp="$("$VENV/bin/python" --version 2>&1) $(cat "${stamp_files[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] \
         && "$VENV/bin/python" -c "import importlib.util as u, sys; sys.exit(not (u.find_spec('alliancesim') and u.find_spec('pytest')))" 2>/dev/null; then
