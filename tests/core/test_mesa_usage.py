@@ -51,19 +51,24 @@ def test_weekly_names_stay_weekly_and_run_names_hold_the_run():
     assert isinstance(weekly, pd.DataFrame) and len(weekly) == 52
 
 
-def test_a_preset_by_name_positionally_or_by_keyword():
-    title = AllianceModel("slow_to_trust", rng=1)
+def test_a_preset_by_keyword_with_values_on_top():
     keyword = AllianceModel(preset="slow_to_trust", rng=1, years=2)
     expected = presets.load("slow_to_trust").validated({})
-    assert title.params == expected
     assert keyword.params == presets.load("slow_to_trust").validated({"years": 2})
     both = AllianceModel({"n_therapists": 5}, preset="slow_to_trust")
     assert both.params.n_therapists == 5 and both.params.prior_negative_mean == expected.prior_negative_mean
 
 
+def test_batch_run_can_vary_the_preset(keep_start_method):
+    rows = mesa.batch_run(AllianceModel, parameters={"preset": ["default", "slow_to_trust"], **SMALL}, rng=[4],
+                          max_steps=10_000, number_processes=1, display_progress=False)
+    assert [row["preset"] for row in rows] == ["default", "slow_to_trust"]
+    assert all("run_sessions_to_trust" in row for row in rows)
+
+
 @pytest.mark.parametrize("call, message", [
-    (lambda: AllianceModel("slow_to_trsut"), "slow_to_trsut"),
-    (lambda: AllianceModel("default", preset="slow_to_trust"), "preset given twice"),
+    (lambda: AllianceModel("slow_to_trust"), r"use AllianceModel\(preset='slow_to_trust'\)"),
+    (lambda: AllianceModel(preset="slow_to_trsut"), "slow_to_trsut"),
     (lambda: AllianceModel(presets.load("default").validated({}), preset="slow_to_trust"), "a Params already"),
 ])
 def test_preset_mistakes_are_one_line_errors(call, message):
