@@ -83,8 +83,6 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 def use_engine(name: str | None) -> None:
     """Select the session engine for this process before the model is imported (``None``: as set).
 
-    Says so on stderr when the compiled code must first be built on this machine.
-
     Raises
     ------
     CliError
@@ -96,6 +94,12 @@ def use_engine(name: str | None) -> None:
         if engine._chosen is not None and name != "auto" and engine._chosen != name:
             raise CliError(f"--engine {name}: this process already runs the {engine._chosen} engine")
         os.environ[engine.ENV] = name
+
+
+def say_if_compiling() -> None:
+    """One line on stderr when the fast engine must first compile the session code on this machine."""
+    from . import engine
+
     if engine.requested_engine() != "python" and not engine.cache_is_warm():
         print("alliancesim: compiling the session code for this machine (once, 10-30 s) ...", file=sys.stderr)
 
@@ -117,6 +121,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise CliError(f"--out {args.out!r} exists and is not a directory")
+    say_if_compiling()
     model = AllianceModel(params, rng=args.seed)
     bar = None
     if not args.quiet and model.horizon >= 260 and sys.stderr.isatty():

@@ -37,6 +37,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from .model import AllianceModel
 
+from .readout import readout
 from .schema import OUTPUTS, SESSION, TOPICS, TableSpec
 
 #: Columns of the session table, in order (declared in :data:`alliancesim.schema.OUTPUTS`).
@@ -69,24 +70,21 @@ def conform(df: pd.DataFrame | dict, spec: TableSpec) -> pd.DataFrame:
 
 def weekly_table(model: AllianceModel) -> pd.DataFrame:
     """Weekly model reporters, with a ``week`` column starting at 1."""
-    v = model.datacollector.model_vars
-    n = len(v.get("sessions", ()))
-    cols = {"week": np.arange(1, n + 1, dtype="int64")}
-    cols.update({name: v.get(name, []) for name in OUTPUTS["weekly"].names if name != "week"})
+    weekly = readout(model).weekly
+    cols = {"week": np.arange(1, len(weekly["sessions"]) + 1, dtype="int64")}
+    cols.update({name: weekly[name] for name in OUTPUTS["weekly"].names if name != "week"})
     return conform(cols, OUTPUTS["weekly"])
 
 
 def therapist_table(model: AllianceModel) -> pd.DataFrame:
     """One row per therapist on the payroll per week: caseload, burnout, skill, self-awareness."""
-    from .schema import THERAPIST_WEEK
-
-    rec = np.concatenate(model.therapist_weeks) if model.therapist_weeks else np.zeros(0, THERAPIST_WEEK.dtype)
+    read = readout(model)
+    rec = read.therapist_weeks
     week = rec["week"]
     # On the payroll: started, and not yet gone (a successor is hired at notice but starts later).
     on = (rec["start_week"] <= week) & ((rec["left_week"] < 0) | (rec["left_week"] >= week))
     rec = rec[on]
-    labels = np.array([t.label for t in model.therapists_all], dtype=object)
-    sites = np.array([t.site for t in model.therapists_all], dtype=np.int64)
+    labels, sites = read.therapist_labels, read.therapist_sites
     week = rec["week"]
     return conform({
         "week": week,
@@ -105,6 +103,7 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
     from .session import NEEDS
 
     R, C, T = model.R, model.C, model.T
+    read = readout(model)
     n = R.n
     rels = model.relationships
     ci, ti = R.used("client"), R.used("therapist")
@@ -120,18 +119,15 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         v = R.used(name)
         return pd.array(np.where(v < 0, pd.NA, v).tolist(), dtype="Int64")
 
-    def labels(objs, rows) -> list[str]:
-        return [objs[int(i)].label for i in rows.tolist()]
-
     site_km = np.hypot(C.home_x[ci] - model.site_xy[T.site[ti], 0], C.home_y[ci] - model.site_xy[T.site[ti], 1])
     current_sa, current_skill = T.self_awareness[ti], T.manual_skill[ti]
     df = {
         "relationship_id": np.arange(1, n + 1, dtype=np.int64),
-        "client": labels(model.clients_all, ci),
-        "therapist": labels(model.therapists_all, ti),
+        "client": read.client_labels[ci],
+        "therapist": read.therapist_labels[ti],
         "start_week": R.used("start_week").copy(),
         "end_week": opt("end_week"),
-        "end_reason": [r.end_reason if r.end_reason is not None else "ongoing" for r in rels],
+        "end_reason": read.end_reasons,
         "sessions": R.used("sessions").copy(),
         "bond_start": R.used("bond_start").copy(),
         "bond_end": R.used("bond").copy(),
@@ -191,15 +187,15 @@ def session_table(model: AllianceModel, relationship_id: int | None = None) -> p
     With ``relationship_id``, only that relationship's sessions (cheap: for the
     dashboard's relationship inspector).
     """
-    chunks = model.session_chunks
-    if relationship_id is not None:
-        row = relationship_id - 1
-        chunks = [c[c["relationship"] == row] for c in chunks]
-    rec = np.concatenate(chunks) if chunks else np.zeros(0, SESSION.dtype)
+    read = readout(model)
+    if relationship_id is None:
+        rec = read.sessions
+    else:  # cheap: only this relationship's chunks, for the dashboard's inspector
+        rec = np.concatenate([c[c["relationship"] == relationship_id - 1] for c in model.session_chunks]
+                             or [np.zeros(0, SESSION.dtype)])
     rel = rec["relationship"]
     R = model.R
-    client_labels = np.array([c.label for c in model.clients_all], dtype=object)
-    therapist_labels = np.array([t.label for t in model.therapists_all], dtype=object)
+    client_labels, therapist_labels = read.client_labels, read.therapist_labels
     topic_names = np.array(("",) + TOPICS, dtype=object)
     cause_names = np.array(("", "misattunement", "countertransference", "boundary"), dtype=object)
     return conform({
@@ -218,9 +214,8 @@ def rupture_table(model: AllianceModel) -> pd.DataFrame:
     """One row per rupture episode, with the path it took through the state machine."""
     from .relationship import CAUSES, REPAIRERS, decode_path
 
-    Rup = model.Rup
-    n = Rup.n
-    rec = Rup.data[:n]
+    rec = readout(model).ruptures
+    n = len(rec)
 
     def opt(name: str) -> pd.array:
         v = rec[name]
