@@ -2,8 +2,8 @@
 runs a simulation and serves the dashboard offline in Chromium.  And a front-end file that cannot
 be loaded is a message on the page, never a white page.
 
-Speed: the wheel is built without build isolation (the backend is the same setuptools; only
-fetching it again is skipped), and the fresh venv gets alliancesim's *dependencies* from the test
+Speed: the sdist and the wheel (from the sdist) are built without build isolation (the backend is
+the same setuptools, from the ``dev`` extra; only fetching it again is skipped), and the fresh venv gets alliancesim's *dependencies* from the test
 environment's site-packages through a ``.pth`` line (and their Jupyter widget configs from
 its ``etc/jupyter`` and ``share/jupyter``, which pip would have installed with them).  Such a line only adds a path: the ``.pth``
 files *inside* that folder (e.g. an editable install's finder pointing at a checkout) are not
@@ -62,9 +62,14 @@ def fresh_venv(tmp_path_factory) -> FreshVenv:
     wheels, root, work = base / "wheels", base / "venv", base / "work"
     work.mkdir()
     quiet = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    _check(subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps",
-                           "--no-build-isolation", "-q", "-w", str(wheels)],
-                          cwd=REPO_ROOT, env=quiet, capture_output=True, text=True, timeout=600))
+    # the sdist first, then the wheel from it (as from PyPI): the sdist must carry everything, and no
+    # leftover of an earlier in-tree build can slip into the wheel
+    _check(subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(wheels),
+                           str(REPO_ROOT)], env=quiet, capture_output=True, text=True, timeout=600))
+    (sdist,) = wheels.glob("alliancesim-*.tar.gz")
+    _check(subprocess.run([sys.executable, "-m", "pip", "wheel", str(sdist), "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(wheels)], cwd=base, env=quiet, capture_output=True, text=True,
+                          timeout=600))
     (wheel,) = wheels.glob("alliancesim-*.whl")
     _check(subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)],
                           capture_output=True, text=True, timeout=120))
@@ -82,6 +87,9 @@ def fresh_venv(tmp_path_factory) -> FreshVenv:
                           env=quiet, capture_output=True, text=True, timeout=300))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # the reference engine: Numba would compile the installed copy's session code afresh (its
+    # cache is keyed by file location), 10-30 s that tell nothing about the packaging
+    env["ALLIANCESIM_ENGINE"] = "python"
     return FreshVenv(root, site, work, env)
 
 
