@@ -1,4 +1,4 @@
-"""Subcommands ``sweep``, ``sensitivity`` and ``report`` of the ``alliancesim`` command.
+"""Subcommands ``sweep``, ``sensitivity``, ``report`` and ``discover`` of the ``alliancesim`` command.
 
 ::
 
@@ -8,6 +8,7 @@
     alliancesim sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
                       [--metrics a,b] [--retry-failed] [--dry-run] [--quiet]
     alliancesim report DIR [--metrics a,b] [--out FOLDER]
+    alliancesim discover DIR --metric NAME (--above X | --below X) [--min-coverage C] [--out FOLDER]
 
 Exit status: 0 done (failed runs are recorded, not fatal), 2 bad input (one
 line on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
@@ -175,4 +176,41 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     for p in written:
         print(p)
+    return 0
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _add_discover(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="SWEEP_DIR", help="a sweep's output folder")
+    p.add_argument("--metric", required=True, help="the outcome (one of the sweep's metrics, see 'alliancesim metrics')")
+    side = p.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", type=_number, metavar="X", help="runs of interest: metric above X")
+    side.add_argument("--below", type=_number, metavar="X", help="runs of interest: metric below X")
+    p.add_argument("--min-coverage", type=_number, default=0.5, metavar="C",
+                   help="report the densest box covering at least this share of the runs of interest (default 0.5)")
+    p.add_argument("--out", default=None, metavar="FOLDER",
+                   help="where limits.csv, trajectory.csv, tradeoff.png go "
+                        "(default: SWEEP_DIR/discovery/METRIC_above_X)")
+
+
+@command("discover", "scenario discovery (PRIM): which parameter ranges give a metric above/below X", _add_discover)
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .discover import discover
+
+    side, value = ("above", args.above) if args.above is not None else ("below", args.below)
+    out = args.out or Path(args.dir) / "discovery" / f"{args.metric}_{side}_{value:g}"
+    try:
+        result = discover(args.dir, args.metric, above=args.above, below=args.below,
+                          min_coverage=args.min_coverage, out=out)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    print(result.text())
     return 0
