@@ -1,4 +1,4 @@
-"""Every code block of README.md works exactly as written, in README order.
+"""Every code block of README.md (and of docs/mesa_and_ema.md) works exactly as written, in order.
 
 ``bash`` blocks run in ``bash -e`` and ``python`` blocks in ``python -``, in one shared folder that
 looks like a set-up clone (the repository's ``experiments/`` and ``notebooks/``, and ``.venv``
@@ -31,7 +31,16 @@ sys.modules[_spec.name] = readme_blocks
 _spec.loader.exec_module(readme_blocks)
 
 BLOCKS = readme_blocks.blocks()
-RUNNABLE = [b for b in BLOCKS if b.language in ("bash", "python", "toml") and b.kind not in ("quick-start", "not-run")]
+#: Pages whose every block runs too, after the README's (same folder, same activated shell).
+PAGES = [ROOT / "docs" / "mesa_and_ema.md"]
+
+
+def _runnable(blocks):
+    return [b for b in blocks if b.language in ("bash", "python", "toml") and b.kind not in ("quick-start", "not-run")]
+
+
+RUNNABLE = [("README.md", b) for b in _runnable(BLOCKS)] + [
+    (page.relative_to(ROOT).as_posix(), b) for page in PAGES for b in _runnable(readme_blocks.blocks(page))]
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +78,8 @@ def test_readme_commands_assume_the_activated_venv_consistently():
             assert ".venv/bin/" not in used, f"README line {block.line}: use the activated .venv"
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=[f"line{b.line}-{b.language}" for b in RUNNABLE])
-def test_block_works_as_written(block, clone):
+@pytest.mark.parametrize("source, block", RUNNABLE, ids=[f"{src}:{b.line}-{b.language}" for src, b in RUNNABLE])
+def test_block_works_as_written(source, block, clone):
     folder, env = clone
     if block.language == "toml":
         from alliancesim.sweep import load_spec
@@ -85,7 +94,7 @@ def test_block_works_as_written(block, clone):
     command = ["bash", "-e", "-c", block.code] if block.language == "bash" else ["python", "-"]
     proc = subprocess.run(command, cwd=folder, env=env, input=block.code if block.language == "python" else None,
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"README line {block.line} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"{source} line {block.line} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     if "for policy in" in block.code:  # each line of the handover loop names its policy
         lines = proc.stdout.splitlines()
         assert [line.split()[0] for line in lines] == ["none", "file", "file_and_introduction"], proc.stdout
