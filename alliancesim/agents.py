@@ -37,10 +37,11 @@ TOPIC_WEIGHTS: tuple[tuple[float, ...], ...] = (
     (2, 2, 3, 0.5, 1, 3, 1, 1),  # physical
     (2, 1.5, 2, 1, 2, 2, 1, 1.5),  # physical with an emotional part
     (3, 1, 2.5, 2, 3, 1, 1.5, 1),  # overwhelmed by life
+    (2, 2, 3, 0.5, 1.5, 1.5, 1, 1),  # occasional visitor
 )
 #: Typical starting distress (PHQ-9 points, mean and SD) and pain (0-10), by need code.
-NEED_DISTRESS = ((5.0, 3.5), (10.0, 5.0), (16.0, 5.0))
-NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5))
+NEED_DISTRESS = ((5.0, 3.5), (10.0, 5.0), (16.0, 5.0), (4.0, 3.0))
+NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5), (3.0, 1.5))
 
 #: A pause lasts between these many weeks (holiday, money, illness).
 PAUSE_WEEKS = (4, 16)

@@ -33,6 +33,8 @@ TOLERANCE_LOG_SD = 0.4
 TRUST_SD, TALK_SD = 0.15, 0.2
 #: Spread of the booking cadence around its mean (weeks), and its limits.
 CADENCE_SD, CADENCE_RANGE = 0.7, (1.0, 12.0)
+#: Occasional visitors: spread of their cadence (weeks) and its limits, and their extra visits (Poisson mean).
+OCCASIONAL_CADENCE_SD, OCCASIONAL_CADENCE_RANGE, OCCASIONAL_EXTRA_VISITS = 4.0, (2.0, 52.0), 1.5
 #: Topics a newcomer brings: between these many draws from the need's topic weights.
 TOPICS_BROUGHT = (1, 3)
 #: Distress at or below which self-care can bring a client (the floor, PHQ-9 points).
@@ -99,21 +101,40 @@ def arrive(model: AllianceModel, week: int, person: int, referrer: str | None, v
         model.turned_away += 1
         model.events.add(week, K.TURNED_AWAY, f"P{person}", None)
         return
+    # Occasional visitors first (relaxation, a one-off, a voucher); the rest come for a course.
+    occasional = rnd.random() < p.share_occasional
     u = rnd.random()
-    need = 0 if u < p.share_physical else 2 if u < p.share_physical + p.share_overwhelmed else 1
+    if occasional:
+        need = S.OCCASIONAL
+    else:
+        need = S.PHYSICAL if u < p.share_physical else S.OVERWHELMED if u < p.share_physical + p.share_overwhelmed \
+            else S.PHYSICAL_EMOTIONAL
     topics = [0.0] * len(TOPICS)
     cum = _TOPIC_CUM[need]
     for _ in range(rnd.randint(*TOPICS_BROUGHT)):
         topics[bisect.bisect(cum, rnd.random() * cum[-1])] += 1.0
     distress = min(27.0, max(0.0, rnd.gauss(*NEED_DISTRESS[need])))
     pain = min(10.0, max(0.0, rnd.gauss(*NEED_PAIN[need])))
+    prior_negative = poisson(rnd, p.prior_negative_mean)
+    trust = min(1.0, max(0.0, rnd.gauss(p.trust_propensity_mean, TRUST_SD)))
+    if occasional:
+        cadence = min(OCCASIONAL_CADENCE_RANGE[1], max(OCCASIONAL_CADENCE_RANGE[0],
+                                                       rnd.gauss(p.occasional_cadence_weeks, OCCASIONAL_CADENCE_SD)))
+        planned = 1 + poisson(rnd, OCCASIONAL_EXTRA_VISITS)
+    else:
+        cadence = min(CADENCE_RANGE[1], max(CADENCE_RANGE[0], rnd.gauss(p.cadence_weeks_mean, CADENCE_SD)))
+        # A course of about course_sessions_mean sessions (geometric: many short courses, a few long ones).
+        planned = 1 + int(math.log(1.0 - rnd.random()) / math.log1p(-1.0 / p.course_sessions_mean)) \
+            if p.course_sessions_mean > 1.0 else 1
     i = C.add(
-        need=need, in_scope=rnd.random() >= p.share_out_of_scope,
-        prior_negative=poisson(rnd, p.prior_negative_mean),
-        trust_propensity=min(1.0, max(0.0, rnd.gauss(p.trust_propensity_mean, TRUST_SD))),
+        need=need, in_scope=occasional or rnd.random() >= p.share_out_of_scope,
+        prior_negative=prior_negative,
+        trust_propensity=trust,
+        alliance_capacity=S.alliance_capacity(rnd.gauss(0.0, 1.0), trust, prior_negative, p.alliance_trait_sd),
+        planned_sessions=planned,
         talk_preference=min(1.0, max(0.0, rnd.gauss(p.talk_preference_mean, TALK_SD))),
         topics=topics,
-        cadence_weeks=min(CADENCE_RANGE[1], max(CADENCE_RANGE[0], rnd.gauss(p.cadence_weeks_mean, CADENCE_SD))),
+        cadence_weeks=cadence,
         travel_tolerance_km=tolerance,
         responsiveness=rnd.lognormvariate(0.0, p.responsiveness_sd),
         distress=distress, distress_start=distress, distress_baseline=distress,

@@ -48,7 +48,7 @@ from .state import Table
 from .streams import Streams, check_seed
 
 #: Where out-of-scope clients are signposted, by need code.
-SIGNPOSTS = ("physiotherapy", "physiotherapy", "counselling")
+SIGNPOSTS = ("physiotherapy", "physiotherapy", "counselling", "physiotherapy")
 #: Short notice given by a therapist leaving through burnout (weeks).
 BURNOUT_NOTICE_WEEKS = 4
 #: A therapist takes new clients while the diary is less than this full.
@@ -72,8 +72,8 @@ _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_
            "rupture", "confrontation", "noticed", "by_therapist", "by_client", "bond_before", "bond_hurt",
            "bond", "trusted", "recovered")
 #: Fields of a session outcome record that decide what happens after the session.
-_DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "ends_maintenance", "drops",
-              "recommends")
+_DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
+              "drops", "recommends")
 
 
 class AllianceModel(mesa.Model):
@@ -222,13 +222,13 @@ class AllianceModel(mesa.Model):
         return t
 
     # ------------------------------------------------------------------ the agenda
-    def next_event_week(self, week: int, p_per_week: float) -> int | None:
-        """Week in which a weekly-chance life event next happens (a geometric draw), or None."""
+    def next_event_week(self, week: int, p_per_week: float, stream: str = "life_events") -> int | None:
+        """Week in which a weekly-chance event next happens (a geometric draw from ``stream``), or None."""
         if p_per_week <= 0.0:
             return None
         if p_per_week >= 1.0:
             return week + 1
-        gap = math.log(1.0 - self.streams.python("life_events").random()) / math.log1p(-p_per_week)
+        gap = math.log(1.0 - self.streams.python(stream).random()) / math.log1p(-p_per_week)
         return week + 1 + int(gap) if week + gap < self.horizon else None
 
     def schedule(self, week: int | None, kind: str, who, *extra) -> None:
@@ -243,7 +243,9 @@ class AllianceModel(mesa.Model):
 
     def _happen(self, week: int, kind: str, who, *extra) -> None:
         """One agenda item: the person it concerns does it (if they are still here)."""
-        if kind in _CLIENT_EVENTS:
+        if kind == "renew":
+            self.person_client.pop(who, None)  # someone new lives there now
+        elif kind in _CLIENT_EVENTS:
             if self.C.left_week[who.idx] < 0:
                 getattr(who, _CLIENT_EVENTS[kind])(week)
         else:
@@ -366,6 +368,9 @@ class AllianceModel(mesa.Model):
         del r.therapist.caseload[r.rid]
         if client_leaves:
             r.client.remove()
+            # In time someone new takes their place in town (a move, a child grown up).
+            self.schedule(self.next_event_week(week, self.params.town_turnover_rate / 52, "town"), "renew",
+                          r.client.person)
 
     def refer(self, week: int, r: Relationship) -> bool:
         """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
@@ -453,17 +458,18 @@ class AllianceModel(mesa.Model):
                 add(w, K.ALLIANCE_RECOVERED, c, t, weeks=int(R.recovery_weeks[ri]))
 
     def _after_sessions(self, w: int, out: np.ndarray) -> None:
-        """After the session: signposting, referral, goals, maintenance, dropout, or word of mouth.
+        """After the session: signposting, referral, goals, the planned course done, maintenance, dropout,
+        or word of mouth.
 
         The session code drew every decision; here they are applied in order of
         precedence, for the few sessions that end or move a relationship.
         """
-        todo = (out["signpost"] | out["refer"] | out["goals"] | out["ends_maintenance"] | out["drops"]
-                | out["recommends"])
+        todo = (out["signpost"] | out["refer"] | out["goals"] | out["stays"] | out["completes"]
+                | out["ends_maintenance"] | out["drops"] | out["recommends"])
         if not todo.any():
             return
         C = self.C
-        for ri, n, signpost, refer, goals, stays, ends_maintenance, drops, recommends in \
+        for ri, n, signpost, refer, goals, stays, completes, ends_maintenance, drops, recommends in \
                 out[todo][list(_DECISIONS)].tolist():
             r = self.relationships[ri]
             c, t = r.client, r.therapist
@@ -477,14 +483,19 @@ class AllianceModel(mesa.Model):
             if goals:
                 C.goals_met[c.idx] = True
                 self.events.add(w, K.GOALS_MET, c.label, t.label, pronoun=c.pronoun)
-                if stays:
-                    C.maintenance[c.idx] = self.R.maintenance[r.idx] = True
-                    self.events.add(w, K.MAINTENANCE, c.label, t.label)
-                else:
+                if not stays:
                     self.finished += 1
                     self.events.add(w, K.FINISHED, c.label, t.label, sessions=n)
                     self.end_relationship(r, w, "finished")
                     continue
+            if stays:  # at the end of the course the client stays on for maintenance
+                C.maintenance[c.idx] = self.R.maintenance[r.idx] = True
+                self.events.add(w, K.MAINTENANCE, c.label, t.label)
+            if completes:
+                self.completed += 1
+                self.events.add(w, K.COMPLETED, c.label, t.label, pronoun=c.pronoun, sessions=int(C.sessions[c.idx]))
+                self.end_relationship(r, w, "completed")
+                continue
             if ends_maintenance:
                 self.maintenance_ended += 1
                 self.events.add(w, K.MAINTENANCE_ENDED, c.label, t.label, pronoun=c.pronoun, sessions=n)
@@ -519,7 +530,7 @@ class AllianceModel(mesa.Model):
 WEEKLY_COUNTS: tuple[str, ...] = (
     "sessions", "new_clients", "word_of_mouth_arrivals", "turned_away", "postponed",
     "ruptures_this_week", "repairs", "countertransference", "boundary_incidents",
-    "dropouts", "finished", "maintenance_ended", "referrals_colleague", "referrals_out",
+    "dropouts", "finished", "completed", "maintenance_ended", "referrals_colleague", "referrals_out",
     "moved_away", "therapist_departures", "handover_stayed", "handover_moved", "handover_left",
 )
 #: Columns of the weekly model table (column -> model attribute), in order.

@@ -82,6 +82,16 @@ DROPOUT_ALLIANCE_REF, DROPOUT_ALLIANCE_SLOPE = 0.55, 4.0
 EARLY_DROPOUT = 5.0
 #: Dropout multipliers for an unresolved rupture and for a stalled course.
 DROPOUT_OPEN_RUPTURE, DROPOUT_STALLED = 1.0, 1.0
+#: Dropout multiplier per unit of lasting rupture cost (scar 1 multiplies the hazard by 1 + this).
+DROPOUT_SCAR = 4.0
+#: Trait-like alliance: weight of trust propensity, and cost per earlier poor experience.
+CAPACITY_TRUST, CAPACITY_PRIOR = 0.3, 0.06
+#: Remoralisation fades over about this many sessions (the phase model's first phase).
+REMORALISATION_SESSIONS = 3.0
+#: Alliance at which the alliance-carried part of relief is 1 (about the mean early alliance).
+ALLIANCE_REF = 0.6
+#: Session quality below which a session harms, and the weights of the other harms (in units of effect).
+HARM_QUALITY, HARM_INCIDENT, HARM_ENACTMENT, HARM_FIXING = 0.5, 1.0, 1.0, 0.5
 
 
 @compiled
@@ -263,6 +273,24 @@ def client_repair_probability(bond: float, rate: float) -> float:
 
 
 @compiled
+def repair_window(weeks_open: float, window: float) -> float:
+    """How much of the chance to notice and repair a rupture is left after it stayed open ``weeks_open`` weeks.
+
+    Repair needs the rupture to be brought into the room (Safran & Muran 2000);
+    left unaddressed it sinks out of reach: ``exp(-weeks_open / window)``.
+    """
+    if window <= 0.0:
+        return 0.0 if weeks_open > 0.0 else 1.0
+    return math.exp(-weeks_open / window)
+
+
+@compiled
+def scar_after(scar: float, cost: float) -> float:
+    """The lasting cost of unrepaired ruptures after one more of ``cost`` (0-1): ``1 - (1-scar)(1-cost)``."""
+    return 1.0 - (1.0 - scar) * (1.0 - clip01(cost))
+
+
+@compiled
 def bond_after_rupture(bond: float, severity: float) -> float:
     """Bond after a rupture of ``severity`` (0-1): ``bond * (1 - severity)``."""
     return bond * (1.0 - severity)
@@ -294,20 +322,53 @@ def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: fl
 
 
 @compiled
-def starting_trust(propensity: float, prior_negative: int) -> float:
-    """Trust a client brings to a first session: ``0.25 + 0.4*propensity - 0.06*n``, at least 0.05."""
-    return max(0.05, 0.25 + 0.4 * propensity - 0.06 * prior_negative)
+def alliance_capacity(security: float, propensity: float, prior_negative: int, spread: float) -> float:
+    """How readily a client forms working alliances at all: the trait-like alliance (0.05-1).
+
+    Clients differ in this stably (attachment history, earlier poor experiences,
+    trust propensity), and it shapes every relationship they form
+    (Zilcha-Mano 2017, "Is the alliance really therapeutic?")::
+
+        capacity = 0.5 + spread * security + CAPACITY_TRUST * (propensity - 0.5)
+                   - CAPACITY_PRIOR * prior_negative          (clipped to 0.05-1)
+
+    ``security`` is a standard-normal attachment security drawn at arrival.
+    """
+    c = 0.5 + spread * security + CAPACITY_TRUST * (propensity - 0.5) - CAPACITY_PRIOR * prior_negative
+    return min(1.0, max(0.05, c))
 
 
 @compiled
-def grow_bond(bond: float, quality: float, rate: float) -> float:
-    """Bond after a session: it moves towards the trust this kind of session earns.
+def starting_trust(propensity: float, prior_negative: int, capacity: float) -> float:
+    """Trust a client brings to a first session, at least 0.05::
 
-    ``bond += rate * (BOND_BASE + (1 - BOND_BASE) * Q - bond)``: good sessions
-    build trust towards 1, mediocre ones hold it at a middling level, and a run
-    of poor sessions wears it down.
+        0.1 + 0.3 * capacity + 0.3 * propensity - 0.06 * prior_negative
     """
-    return bond + rate * (BOND_BASE + (1.0 - BOND_BASE) * quality - bond)
+    return max(0.05, 0.1 + 0.3 * capacity + 0.3 * propensity - 0.06 * prior_negative)
+
+
+@compiled
+def capacity_factor(capacity: float) -> float:
+    """How far a client's alliances reach: ``0.5 + capacity`` (1 for a typical client, capacity 0.5)."""
+    return 0.5 + capacity
+
+
+@compiled
+def grow_bond(bond: float, quality: float, rate: float, capacity: float, scar: float) -> float:
+    """Bond after a session: it moves towards the trust this kind of session earns with this client.
+
+    ::
+
+        target = min(1, (0.5 + capacity) * (BOND_BASE + (1 - BOND_BASE) * Q)) * (1 - scar)
+        bond  += rate * (target - bond)
+
+    Good sessions build trust, mediocre ones hold it at a middling level, and a
+    run of poor sessions wears it down; a client who forms alliances readily
+    (``capacity``, the trait-like part) reaches further, and the lasting cost of
+    ruptures left unrepaired (``scar``, 0-1) caps what trust can come back.
+    """
+    target = min(1.0, capacity_factor(capacity) * (BOND_BASE + (1.0 - BOND_BASE) * quality)) * (1.0 - scar)
+    return bond + rate * (target - bond)
 
 
 @compiled
@@ -354,34 +415,37 @@ def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
 
 @compiled
 def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float, quality: float,
-                     separateness: float) -> tuple[float, float]:
+                     separateness: float, capacity: float) -> tuple[float, float]:
     """Goal and task agreement (Working Alliance Inventory parts) after a session.
 
     Goals are agreed as the therapist comes to know what the client needs;
     the way of working is agreed through good sessions within clear roles
-    ("the performance of roles serves as a framework for safe treatment")::
+    ("the performance of roles serves as a framework for safe treatment"); a
+    client who forms alliances readily agrees more (``f = 0.5 + capacity``)::
 
-        goal += GOAL_RATE * (need_fit * (0.4 + 0.6 * knowledge) - goal)
-        task += TASK_RATE * (Q * (0.5 + 0.5 * separateness) - task)
+        goal += GOAL_RATE * (min(1, f * need_fit * (0.4 + 0.6 * knowledge)) - goal)
+        task += TASK_RATE * (min(1, f * Q * (0.5 + 0.5 * separateness)) - task)
     """
-    goal = goal + GOAL_RATE * (need_fit * (0.4 + 0.6 * knowledge) - goal)
-    task = task + TASK_RATE * (quality * (0.5 + 0.5 * separateness) - task)
+    f = capacity_factor(capacity)
+    goal = goal + GOAL_RATE * (min(1.0, f * need_fit * (0.4 + 0.6 * knowledge)) - goal)
+    task = task + TASK_RATE * (min(1.0, f * quality * (0.5 + 0.5 * separateness)) - task)
     return goal, task
 
 
 #: Need profiles, in the order of their integer codes (Boorman).
-NEEDS: tuple[str, ...] = ("physical", "physical_emotional", "overwhelmed")
-PHYSICAL, PHYSICAL_EMOTIONAL, OVERWHELMED = 0, 1, 2
+NEEDS: tuple[str, ...] = ("physical", "physical_emotional", "overwhelmed", "occasional")
+PHYSICAL, PHYSICAL_EMOTIONAL, OVERWHELMED, OCCASIONAL = 0, 1, 2, 3
 
 
 @compiled
 def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bool) -> float:
     """How well a therapist's strengths match what the client came for (0-1).
 
-    ``need`` is a code (0 physical, 1 physical with an emotional part, 2 overwhelmed):
+    ``need`` is a code (0 physical, 1 physical with an emotional part, 2 overwhelmed,
+    3 an occasional visitor: relaxation, a one-off sore neck, a gift voucher):
 
     * physical: ``0.4 + 0.6 * skill``
-    * physical with an emotional part: ``0.4 + 0.3 * skill + 0.3 * warmth``
+    * physical with an emotional part, or an occasional visit: ``0.4 + 0.3 * skill + 0.3 * warmth``
     * overwhelmed: ``0.4 + 0.6 * warmth * (1 - 0.5 * fixing)`` (they need space held, not fixing)
 
     Halved when the needs lie outside massage's scope.
@@ -398,14 +462,66 @@ def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bo
 # --- outcomes ---------------------------------------------------------------
 
 @compiled
-def distress_after_session(distress: float, floor: float, alliance: float, quality: float, effect: float, in_scope: bool) -> float:
-    """Distress (0-27) after a session: the alliance carries the change.
+def relief_share(alliance: float, quality: float, session_no: int, effect: float, remoralisation: float,
+                 alliance_weight: float, in_scope: bool) -> float:
+    """Share of the distress above the floor that a session relieves (0-1).
 
-    ``D -= effect * alliance * Q * (D - floor)`` (halved out of scope; the
-    share relieved is at most all of it).
+    Change is carried by the alliance, but it does not wait for the alliance to
+    be built: hope and a first good experience bring early relief
+    (remoralisation; Howard, Lueger, Maling & Martinovich 1993), which fades as
+    the course goes on, so change is negatively accelerated::
+
+        k = effect * Q * (remoralisation * exp(-(n - 1) / REMORALISATION_SESSIONS)
+                          + (alliance / ALLIANCE_REF) ** alliance_weight)
+
+    halved out of scope.  ``alliance_weight`` sets how much a stronger alliance
+    speeds change (Flückiger et al. 2018: r = .28 between early alliance and
+    outcome).
     """
-    k = clip01(effect * alliance * quality * (1.0 if in_scope else 0.5))
-    return distress - k * max(distress - floor, 0.0)
+    early = remoralisation * math.exp(-(session_no - 1) / REMORALISATION_SESSIONS)
+    carried = (alliance / ALLIANCE_REF) ** alliance_weight
+    k = effect * quality * (early + carried)
+    if not in_scope:
+        k *= 0.5
+    return clip01(k)
+
+
+@compiled
+def session_harm(quality: float, incident: bool, enacted_intensity: float, fixing_mismatch: float,
+                 effect: float) -> float:
+    """Distress (PHQ-9 points) a session adds: care can harm (Lambert 2013; 5-10 % deteriorate).
+
+    A misattuned session (quality below HARM_QUALITY), a boundary incident, an
+    acted-out countertransference and a fixing stance with a client who needs
+    space held each add to distress::
+
+        harm = effect * (max(0, HARM_QUALITY - Q) / HARM_QUALITY + HARM_INCIDENT * incident
+                         + HARM_ENACTMENT * intensity + HARM_FIXING * fixing_mismatch)
+    """
+    h = max(0.0, HARM_QUALITY - quality) / HARM_QUALITY
+    if incident:
+        h += HARM_INCIDENT
+    h += HARM_ENACTMENT * enacted_intensity + HARM_FIXING * fixing_mismatch
+    return effect * h
+
+
+@compiled
+def fixing_mismatch(need: int, fixing: float) -> float:
+    """How far a fixing stance misses a client who came overwhelmed and needs space held (0-1).
+
+    ``2 * max(0, fixing - 0.5)`` for an overwhelmed client, else 0 (Lowery: "it is
+    your job to hold space for the miracles to happen").
+    """
+    if need != OVERWHELMED:
+        return 0.0
+    return 2.0 * max(0.0, fixing - 0.5)
+
+
+@compiled
+def distress_after_session(distress: float, floor: float, relief: float, harm: float) -> float:
+    """Distress (0-27) after a session: ``D - relief * max(0, D - floor) + harm``, kept within 0-27."""
+    d = distress - relief * max(distress - floor, 0.0) + harm
+    return min(27.0, max(0.0, d))
 
 
 @compiled
@@ -451,6 +567,7 @@ def drift_between_sessions(
 @compiled
 def dropout_probability(
     base: float, alliance: float, session_no: int, open_rupture: bool, stalled: bool, travel_ratio: float,
+    scar: float,
 ) -> float:
     """Chance the client does not come back after this session.
 
@@ -461,9 +578,11 @@ def dropout_probability(
                  * (1 + DROPOUT_OPEN_RUPTURE * open_rupture)
                  * (1 + DROPOUT_STALLED * stalled)
                  * max(1, travel_ratio)
+                 * (1 + DROPOUT_SCAR * scar)
 
-    ``travel_ratio`` is distance over the client's travel tolerance.  Weak
-    early alliances make dropout front-loaded.
+    ``travel_ratio`` is distance over the client's travel tolerance; ``scar``
+    the lasting cost of ruptures left unrepaired, which takes away the wish to
+    come back.  Weak early alliances make dropout front-loaded.
     """
     h = base * math.exp(DROPOUT_ALLIANCE_SLOPE * (DROPOUT_ALLIANCE_REF - alliance))
     h *= 1.0 + EARLY_DROPOUT / session_no
@@ -471,6 +590,7 @@ def dropout_probability(
         h *= 1.0 + DROPOUT_OPEN_RUPTURE
     if stalled:
         h *= 1.0 + DROPOUT_STALLED
+    h *= 1.0 + DROPOUT_SCAR * scar
     return clip01(h * max(travel_ratio, 1.0))
 
 

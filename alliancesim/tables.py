@@ -168,6 +168,8 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         "client_talk_preference": C.talk_preference[ci],
         "client_goals_met": C.goals_met[ci],
         "client_distress_arrival": C.distress_start[ci],
+        "client_alliance_capacity": C.alliance_capacity[ci],
+        "scar": R.used("scar").copy(),
         "travel_km": site_km,
         "therapist_talkativeness": T.talkativeness[ti],
         "therapist_boundary_firmness": T.boundary_firmness[ti],

@@ -75,8 +75,10 @@ CT_SEVERITY_BASE = 0.5
 MAX_SEVERITY = 0.9
 #: A fresh hurt on an already open rupture deepens it by a misattunement-sized loss.
 DEEPEN_LO, DEEPEN_HI = 0.03, 0.12
-#: A rupture left open from an earlier session is this much more likely to be noticed.
-OPEN_NOTICE_BOOST = 1.5
+#: A repair heals part of the lasting cost of ruptures: the scar is multiplied by this.
+REPAIR_SCAR_KEEP = 0.5
+#: Distress (PHQ-9 points) a lasting cost of 1 adds (a rupture left open stays with the client).
+LASTING_COST_DISTRESS = 10.0
 #: Chance a client's repair attempt succeeds: ``CLIENT_REPAIR_BASE + CLIENT_REPAIR_WARMTH * warmth``.
 CLIENT_REPAIR_BASE, CLIENT_REPAIR_WARMTH = 0.5, 0.5
 #: Completeness of a repair is uniform between this and 1.
@@ -218,7 +220,7 @@ def start(rels, clients, therapists, ri, week, carried_bond, first_session, open
     t = therapists[r.therapist]
     bring_up_to(c, week, P)
     fit = S.need_fit(c.need, t.manual_skill, t.warmth, t.fixing_stance, c.in_scope)
-    b0 = max(S.starting_trust(c.trust_propensity, c.prior_negative), carried_bond)
+    b0 = max(S.starting_trust(c.trust_propensity, c.prior_negative, c.alliance_capacity), carried_bond)
     r.start_week = week
     r.active = True
     r.bond = b0
@@ -343,6 +345,7 @@ def attend(r, c, t, week, P, w):
     w.distress_before = c.distress
     w.pain_before = c.pain
     r.sessions += 1
+    c.sessions += 1
     t.sessions_this_week += 1
     w.week = week
     w.session = r.sessions
@@ -402,17 +405,21 @@ def rupture_cause(w, intensity, u, j, P):
 
 
 @compiled
-def ruptures_and_repair(r, t, ri, week, intensity, u, j, episodes, n_episodes, P, w, o):
+def ruptures_and_repair(r, c, t, ri, week, intensity, u, j, episodes, n_episodes, P, w, o):
     """Phase 5: a rupture opens or an open one is in play; it is repaired or stays open.
 
     One rupture is open per relationship at a time; a new hurt on an open one
     deepens it.  The therapist notices (self-awareness; a confrontation is hard
-    to miss) and repairs, or the client tries, with enough trust to speak up.
-    A repair gives back more than the rupture took (:func:`session.bond_after_repair`).
+    to miss) and repairs, or the client tries, with enough trust to speak up;
+    both grow less likely the longer the rupture has stayed out of the room
+    (:func:`session.repair_window`).  A repair gives back more than the rupture
+    took (:func:`session.bond_after_repair`) and heals part of its lasting cost;
+    a rupture left open adds to the lasting cost (``rupture_lasting_cost`` per
+    session, :func:`session.scar_after`), and so does acted-out countertransference.
     The episode walks the state machine of :mod:`alliancesim.relationship`.
     Returns the number of rupture episodes (one more if one opened).
     """
-    grown = S.grow_bond(r.bond, w.quality, r.trust_rate)
+    grown = S.grow_bond(r.bond, w.quality, r.trust_rate, c.alliance_capacity, r.scar)
     cause = rupture_cause(w, intensity, u, j, P)
     open_before = r.open
     new = cause != NO_RUPTURE and not open_before
@@ -460,13 +467,13 @@ def ruptures_and_repair(r, t, ri, week, intensity, u, j, episodes, n_episodes, P
             episode = r.open_episode
             e = episodes[episode]
         o.episode = episode
-        notice_p = S.notice_probability(t.self_awareness, confrontation, w.talk_share)
-        if open_before:
-            notice_p = min(1.0, OPEN_NOTICE_BOOST * notice_p)  # a rupture left open is harder to miss
+        # Out of the room, out of reach: the longer it stays unaddressed, the less likely a repair.
+        reach = S.repair_window(float(week - e.week), P.repair_window_weeks)
+        notice_p = reach * S.notice_probability(t.self_awareness, confrontation, w.talk_share)
         noticed = u[U_NOTICE, j] < notice_p
         by_therapist = noticed and u[U_THERAPIST_REPAIR, j] < S.therapist_repair_probability(
             t.self_awareness, t.warmth)
-        client_tries = not by_therapist and u[U_CLIENT_ATTEMPT, j] < S.client_repair_probability(
+        client_tries = not by_therapist and u[U_CLIENT_ATTEMPT, j] < reach * S.client_repair_probability(
             hurt, P.client_repair_rate)
         by_client = client_tries and u[U_CLIENT_REPAIR, j] < CLIENT_REPAIR_BASE + CLIENT_REPAIR_WARMTH * t.warmth
         # This session's walk through the state machine.
@@ -492,6 +499,7 @@ def ruptures_and_repair(r, t, ri, week, intensity, u, j, episodes, n_episodes, P
             e.resolved_session = r.sessions
             e.bond_after = bond
             r.open_episode = -1
+            r.scar *= REPAIR_SCAR_KEEP
             r.repairs += 1
             if by_therapist:
                 r.repairs_by_therapist += 1
@@ -505,6 +513,14 @@ def ruptures_and_repair(r, t, ri, week, intensity, u, j, episodes, n_episodes, P
         o.by_client = by_client
     r.open = in_play and not resolved
     r.open_confrontation = r.open and confrontation
+    lasting = 0.0
+    if r.open:
+        lasting += P.rupture_lasting_cost
+    if w.countertransference:
+        lasting += P.rupture_lasting_cost * intensity
+    if lasting > 0.0:
+        r.scar = S.scar_after(r.scar, lasting)
+    o.lasting_cost = lasting
     r.bond = bond
     w.repaired = resolved
     w.rupture_open = r.open
@@ -516,7 +532,7 @@ def ruptures_and_repair(r, t, ri, week, intensity, u, j, episodes, n_episodes, P
 
 
 @compiled
-def relationship_growth(r, t, P, w):
+def relationship_growth(r, c, t, P, w):
     """Phase 6: the four themes, the file, and goal and task agreement grow; returns the alliance."""
     openness = S.merging_openness(t.boundary_firmness, P.boundary_rigid_above)
     sep, ple, mer, inte = S.update_themes(r.separateness, r.pleasure, r.merging, r.internalisation, w.quality,
@@ -529,7 +545,7 @@ def relationship_growth(r, t, P, w):
     r.merging = mer
     r.internalisation = inte
     r.knowledge = S.grow_knowledge(r.knowledge, r.bond, openness)
-    goal, task = S.update_goal_task(r.goal, r.task, r.need_fit, r.knowledge, w.quality, sep)
+    goal, task = S.update_goal_task(r.goal, r.task, r.need_fit, r.knowledge, w.quality, sep, c.alliance_capacity)
     r.goal = goal
     r.task = task
     alliance = (r.bond + goal + task) / 3.0
@@ -548,10 +564,20 @@ def relationship_growth(r, t, P, w):
 
 
 @compiled
-def outcome(r, c, t, week, alliance, P, w, o):
-    """Phase 7: the alliance carries the fall in distress, the hands the fall in pain; the therapist learns."""
-    c.distress = S.distress_after_session(c.distress, c.distress_floor, alliance, w.quality,
-                                          P.distress_effect * c.responsiveness, c.in_scope)
+def outcome(r, c, t, week, alliance, intensity, P, w, o):
+    """Phase 7: the alliance carries the fall in distress, the hands the fall in pain; the therapist learns.
+
+    Relief comes early (remoralisation) and then with the alliance
+    (:func:`session.relief_share`); a misattuned session, a boundary incident,
+    acted-out countertransference, fixing a client who needs space held and a
+    rupture left open add distress (:func:`session.session_harm`): care can harm.
+    """
+    relief = S.relief_share(alliance, w.quality, r.sessions, P.distress_effect * c.responsiveness,
+                            P.remoralisation, P.alliance_outcome_weight, c.in_scope)
+    enacted = intensity if w.countertransference else 0.0
+    harm = S.session_harm(w.quality, w.boundary_incident, enacted, S.fixing_mismatch(c.need, t.fixing_stance),
+                          P.harm_effect) + LASTING_COST_DISTRESS * o.lasting_cost
+    c.distress = S.distress_after_session(c.distress, c.distress_floor, relief, harm)
     c.pain = S.pain_after_session(c.pain, t.manual_skill, w.quality, P.pain_effect * c.responsiveness,
                                   t.fixing_stance, w.countertransference, c.in_scope)
     if r.internalisation > c.self_care:
@@ -592,13 +618,19 @@ def next_booking(r, c, t, week, alliance, u, j, site_xy, P, o):
                   and u[U_SIGNPOST, j] < SIGNPOST_BASE + SIGNPOST_AWARENESS * t.self_awareness)
     o.refer = (n == FIT_CHECK_SESSION and alliance < FIT_THRESHOLD
                and u[U_FIT_CHECK, j] < FIT_ACT_BASE + FIT_ACT_AWARENESS * t.self_awareness)
-    goals = not c.goals_met and n >= GOAL_EARLIEST_SESSION and gain >= GOAL_PROGRESS
-    stays = goals and u[U_MAINTENANCE, j] < P.maintenance_propensity * r.bond
+    goals = (not c.goals_met and c.need != S.OCCASIONAL and n >= GOAL_EARLIEST_SESSION
+             and gain >= GOAL_PROGRESS)
+    # The course (or the few visits) the client meant to come for is over, goals met or not.
+    planned_done = not c.maintenance and not c.goals_met and c.sessions >= c.planned_sessions
+    # At the end of a course a client who trusts the therapist may stay on for maintenance.
+    stays = ((goals or planned_done) and c.need != S.OCCASIONAL
+             and u[U_MAINTENANCE, j] < P.maintenance_propensity * r.bond)
     regular = c.maintenance or stays
+    o.completes = planned_done and not goals and not stays
     dx = c.home_x - site_xy[t.site, 0]
     dy = c.home_y - site_xy[t.site, 1]
     travel = math.sqrt(dx * dx + dy * dy) / c.travel_tolerance_km
-    hazard = S.dropout_probability(P.dropout_base, alliance, n, r.open, stalled, travel)
+    hazard = S.dropout_probability(P.dropout_base, alliance, n, r.open, stalled, travel, r.scar)
     if regular:
         hazard *= MAINTENANCE_DROPOUT_SCALE
     o.goals = goals
@@ -667,9 +699,9 @@ def hold_sessions(week, idx, u, n_episodes, rels, clients, therapists, episodes,
         countertransference(t, intensity, u[U_ENACT, j], P, w)
         boundary_incident(r, t, u[U_INCIDENT, j], P, w)
         quality(r, t, w)
-        n_episodes = ruptures_and_repair(r, t, ri, week, intensity, u, j, episodes, n_episodes, P, w, o)
-        alliance = relationship_growth(r, t, P, w)
-        outcome(r, c, t, week, alliance, P, w, o)
+        n_episodes = ruptures_and_repair(r, c, t, ri, week, intensity, u, j, episodes, n_episodes, P, w, o)
+        alliance = relationship_growth(r, c, t, P, w)
+        outcome(r, c, t, week, alliance, intensity, P, w, o)
         next_booking(r, c, t, week, alliance, u, j, site_xy, P, o)
 
         o.session = w.session

@@ -72,7 +72,7 @@ def test_books_are_consistent(run):
     ended = rel["end_reason"] != "ongoing"
     assert rel.loc[ended, "end_week"].notna().all() and rel.loc[~ended, "end_week"].isna().all()
     assert (rel.loc[ended, "end_week"] >= rel.loc[ended, "start_week"]).all()
-    assert set(rel["end_reason"]) <= {"ongoing", "dropout", "finished", "maintenance_ended", "referred_out",
+    assert set(rel["end_reason"]) <= {"ongoing", "dropout", "finished", "completed", "maintenance_ended", "referred_out",
                                       "referred_to_colleague", "moved_away", "therapist_left"}
     # Sessions per relationship match the session table.
     counts = tables["sessions"].groupby("relationship_id").size()
