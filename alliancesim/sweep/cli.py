@@ -8,7 +8,7 @@
     alliancesim sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
                       [--metrics a,b] [--retry-failed] [--dry-run] [--quiet]
     alliancesim report DIR [--metrics a,b] [--out FOLDER]
-    alliancesim discover DIR --metric NAME (--above X | --below X) [--min-coverage C] [--out FOLDER]
+    alliancesim discover DIR --metric NAME (--above X|pNN | --below X|pNN) [--min-coverage C] [--out FOLDER]
 
 Exit status: 0 done (failed runs are recorded, not fatal), 2 bad input (one
 line on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
@@ -190,8 +190,9 @@ def _add_discover(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="SWEEP_DIR", help="a sweep's output folder")
     p.add_argument("--metric", required=True, help="the outcome (one of the sweep's metrics, see 'alliancesim metrics')")
     side = p.add_mutually_exclusive_group(required=True)
-    side.add_argument("--above", type=_number, metavar="X", help="runs of interest: metric above X")
-    side.add_argument("--below", type=_number, metavar="X", help="runs of interest: metric below X")
+    side.add_argument("--above", metavar="X", help="runs of interest: metric above X (a number, or a percentile "
+                                                   "of the runs such as p75)")
+    side.add_argument("--below", metavar="X", help="runs of interest: metric below X (a number or a percentile, p25)")
     p.add_argument("--min-coverage", type=_number, default=0.5, metavar="C",
                    help="report the densest box covering at least this share of the runs of interest (default 0.5)")
     p.add_argument("--out", default=None, metavar="FOLDER",
@@ -206,7 +207,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     from .discover import discover
 
     side, value = ("above", args.above) if args.above is not None else ("below", args.below)
-    out = args.out or Path(args.dir) / "discovery" / f"{args.metric}_{side}_{value:g}"
+    out = args.out or Path(args.dir) / "discovery" / f"{args.metric}_{side}_{value.strip()}"
     try:
         result = discover(args.dir, args.metric, above=args.above, below=args.below,
                           min_coverage=args.min_coverage, out=out)

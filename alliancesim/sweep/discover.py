@@ -106,7 +106,33 @@ def _prim():
     return prim
 
 
-def discover(path: str | Path, metric: str, *, above: float | None = None, below: float | None = None,
+def threshold_value(spec: float | str, values: np.ndarray) -> float:
+    """A threshold given as a number, or as a percentile of the runs' values: ``"p75"`` is the
+    value 75 % of the runs lie below.
+
+    Raises
+    ------
+    SweepError
+        Neither a number nor ``p`` followed by a number from 0 to 100.
+    """
+    if isinstance(spec, str):
+        text = spec.strip().lower()
+        if text.startswith("p"):
+            try:
+                q = float(text[1:])
+            except ValueError:
+                q = float("nan")
+            if not 0 <= q <= 100:
+                raise SweepError(f"threshold {spec!r}: a percentile is p0 to p100 (e.g. p75)")
+            return float(np.percentile(values, q))
+        try:
+            return float(text)
+        except ValueError:
+            raise SweepError(f"threshold {spec!r}: give a number (e.g. 0.25) or a percentile (e.g. p75)") from None
+    return float(spec)
+
+
+def discover(path: str | Path, metric: str, *, above: float | str | None = None, below: float | str | None = None,
              min_coverage: float = 0.5, peel_alpha: float = 0.05, out: str | Path | None = None) -> Discovery:
     """Find the box of varied-parameter ranges where ``metric`` is above (or below) a threshold.
 
@@ -116,8 +142,9 @@ def discover(path: str | Path, metric: str, *, above: float | None = None, below
         A sweep folder (the ``--out`` of ``alliancesim sweep``); its finished runs are used.
     metric : str
         One of the sweep's metrics (``[outputs] metrics`` of its spec).
-    above, below : float
-        The threshold, in the metric's unit; give exactly one.  Runs without a value for the
+    above, below : float or str
+        The threshold, in the metric's unit, or a percentile of the runs' values (``"p75"``:
+        the top quarter with ``above``); give exactly one.  Runs without a value for the
         metric (NaN) are left out.
     min_coverage : float
         0-1: the reported box is the densest covering at least this share of the runs of interest.
@@ -140,9 +167,6 @@ def discover(path: str | Path, metric: str, *, above: float | None = None, below
     """
     if (above is None) == (below is None):
         raise SweepError("give exactly one of --above or --below")
-    threshold = above if above is not None else below
-    if not math.isfinite(threshold):
-        raise SweepError(f"the threshold must be a finite number, got {threshold}")
     if not 0 < min_coverage <= 1:
         raise SweepError(f"min_coverage={min_coverage} is out of range: allowed above 0 up to 1")
     if not 0 < peel_alpha <= 0.5:
@@ -158,8 +182,13 @@ def discover(path: str | Path, metric: str, *, above: float | None = None, below
     if runs.empty:
         raise SweepError(f"{str(path)!r} has no finished run with a value for {metric}")
     values = runs[metric].to_numpy(dtype=float)
+    threshold = threshold_value(above if above is not None else below, values)
+    if not math.isfinite(threshold):
+        raise SweepError(f"the threshold must be a finite number, got {threshold}")
     y = values > threshold if above is not None else values < threshold
-    condition = f"> {_fmt(threshold)}" if above is not None else f"< {_fmt(threshold)}"
+    given = above if above is not None else below
+    percentile = f" ({given.strip()})" if isinstance(given, str) and given.strip().lower().startswith("p") else ""
+    condition = (f"> {_fmt(threshold)}" if above is not None else f"< {_fmt(threshold)}") + percentile
     if not y.any() or y.all():
         raise SweepError(f"{'no' if not y.any() else 'every'} run has {metric} {condition} "
                          f"(it ranges from {_fmt(values.min())} to {_fmt(values.max())}); choose a threshold inside")

@@ -44,6 +44,7 @@ def test_prim_finds_the_planted_box(monkeypatch, tmp_path):
     ({"metric": "outcome", "below": 5}, "every run has outcome < 5"),
     ({"metric": "outcome", "above": 0.5, "below": 0.1}, "give exactly one of --above or --below"),
     ({"metric": "outcome", "above": 0.5, "min_coverage": 0}, "min_coverage=0 is out of range"),
+    ({"metric": "outcome", "above": "p100"}, "no run has outcome >"),
 ])
 def test_bad_requests_are_one_line_errors(monkeypatch, kwargs, message):
     planted(monkeypatch)
@@ -53,14 +54,23 @@ def test_bad_requests_are_one_line_errors(monkeypatch, kwargs, message):
 
 def test_discover_on_a_real_sweep_folder(reference, capsys):
     _, out, runs = reference
-    threshold = float(runs["mean_alliance"].median())
-    assert main(["discover", str(out), "--metric", "mean_alliance", "--below", str(threshold)]) == 0
+    assert main(["discover", str(out), "--metric", "mean_alliance", "--below", "p50"]) == 0
     printed = capsys.readouterr().out
-    assert "runs have mean_alliance <" in printed and "coverage" in printed
-    folder = out / "discovery" / f"mean_alliance_below_{threshold:g}"
+    median = float(np.percentile(runs["mean_alliance"], 50))
+    assert f"runs have mean_alliance < {median:.4g} (p50)" in printed and "coverage" in printed
+    folder = out / "discovery" / "mean_alliance_below_p50"
     trajectory = pd.read_csv(folder / "trajectory.csv")
-    assert trajectory["density"].iloc[0] == pytest.approx((runs["mean_alliance"] < threshold).mean())
+    assert trajectory["density"].iloc[0] == pytest.approx((runs["mean_alliance"] < median).mean())
     assert (folder / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_thresholds_as_numbers_or_percentiles():
+    values = np.arange(101, dtype=float)
+    assert D.threshold_value("p75", values) == 75 and D.threshold_value("0.25", values) == 0.25
+    assert D.threshold_value(3, values) == 3.0
+    for bad in ("p101", "px", "high"):
+        with pytest.raises(SweepError, match="percentile"):
+            D.threshold_value(bad, values)
 
 
 def test_discover_cli_errors_are_one_line(reference, capsys):
