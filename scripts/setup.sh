@@ -100,9 +100,13 @@ else
 fi
 phase_end
 
-# --- 4. Solara front-end assets ---------------------------------------------------------------
-phase_start "solara assets"
-"$VENV/bin/python" "$REPO_ROOT/scripts/install_solara_assets.py"
+# --- 4. the dashboard's front-end files ---------------------------------------------------------------
+phase_start "dashboard front-end files"
+if "$VENV/bin/python" "$REPO_ROOT/scripts/install_solara_assets.py" --check >/dev/null; then
+    echo "    already in alliancesim/dashboard/frontend/, skipping"
+else
+    "$VENV/bin/python" "$REPO_ROOT/scripts/install_solara_assets.py" | sed -u 's/^/    /'
+fi
 phase_end
 
 echo "==> [setup] timings"
