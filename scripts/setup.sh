@@ -76,6 +76,16 @@ echo "    $("$VENV/bin/python" --version) at $VENV"
 phase_end
 
 # --- 3. the package and its dev tools ---------------------------------------------------------
+# A checkout from before the Numba engine may still hold the Cython build's compiled modules
+# (alliancesim/session.*.so, _kernel.*.so): Python would import them instead of session.py.
+stale=(alliancesim/*.so alliancesim/_kernel.c alliancesim/session.c)
+existing=()
+for f in "${stale[@]}"; do [ -e "$f" ] && existing+=("$f"); done
+if ((${#existing[@]})); then
+    echo "==> [setup] removing files left by the old Cython build: ${existing[*]}"
+    rm -f "${existing[@]}"
+fi
+
 # Skipped when nothing that decides the installation changed since the last successful run
 # (the package metadata and its build hook); a stamp in .venv records it.
 phase_start "pip install -e .[dev]"
