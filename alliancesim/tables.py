@@ -141,6 +141,7 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         "repairs": R.used("repairs").copy(),
         "repairs_by_therapist": R.used("repairs_by_therapist").copy(),
         "repairs_by_client": R.used("repairs_by_client").copy(),
+        "sealed": R.used("sealed").copy(),
         "unresolved_rupture": np.where(ongoing, R.used("open"), R.used("unresolved_at_end")),
         "countertransference": R.used("enactments").copy(),
         "boundary_incidents": R.used("boundary_incidents").copy(),
@@ -244,6 +245,7 @@ def rupture_table(model: AllianceModel) -> pd.DataFrame:
         "resolved_week": opt("resolved_week"),
         "resolved_session": opt("resolved_session"),
         "bond_after": rec["bond_after"],
+        "sealed_week": opt("sealed_week"),
         "state": [s[-1].value for s in states],
         "path": [("... > " if k > len(s) else "") + " > ".join(x.value for x in s)
                  for s, k in zip(states, rec["path_length"].tolist(), strict=True)],

@@ -75,6 +75,8 @@ CT_SEVERITY_BASE = 0.5
 MAX_SEVERITY = 0.9
 #: A fresh hurt on an already open rupture deepens it by a misattunement-sized loss.
 DEEPEN_LO, DEEPEN_HI = 0.03, 0.12
+#: An open rupture whose chance of repair has fallen below this share sinks out of reach unrepaired.
+SEAL_REACH = 0.25
 #: A repair heals part of the lasting cost of ruptures: the scar is multiplied by this.
 REPAIR_SCAR_KEEP = 0.5
 #: Distress (PHQ-9 points) a lasting cost of 1 adds (a rupture left open stays with the client).
@@ -393,7 +395,7 @@ def quality(r, t, w):
 
 
 @compiled
-def rupture_cause(w, intensity, u, j, P):
+def rupture_cause(w, u, j, P):
     """Which rupture this session brings, in order of precedence (0: none)."""
     if w.countertransference and u[U_CT_RUPTURE, j] < S.ENACTMENT_RUPTURE:
         return COUNTERTRANSFERENCE
@@ -415,12 +417,14 @@ def ruptures_and_repair(r, c, t, ri, week, intensity, u, j, episodes, n_episodes
     (:func:`session.repair_window`).  A repair gives back more than the rupture
     took (:func:`session.bond_after_repair`) and heals part of its lasting cost;
     a rupture left open adds to the lasting cost (``rupture_lasting_cost`` per
-    session, :func:`session.scar_after`), and so does acted-out countertransference.
+    session, :func:`session.scar_after`), and so does acted-out countertransference; once its
+    chance of repair has fallen below SEAL_REACH it sinks out of reach unrepaired (sealed over),
+    leaving its lasting cost and making room for new ruptures.
     The episode walks the state machine of :mod:`alliancesim.relationship`.
     Returns the number of rupture episodes (one more if one opened).
     """
     grown = S.grow_bond(r.bond, w.quality, r.trust_rate, c.alliance_capacity, r.scar)
-    cause = rupture_cause(w, intensity, u, j, P)
+    cause = rupture_cause(w, u, j, P)
     open_before = r.open
     new = cause != NO_RUPTURE and not open_before
     in_play = new or open_before
@@ -446,6 +450,7 @@ def ruptures_and_repair(r, c, t, ri, week, intensity, u, j, episodes, n_episodes
     o.bond_hurt = hurt
     bond = hurt
     resolved = False
+    reach = 1.0
     if in_play:
         if new:
             episode = n_episodes
@@ -512,6 +517,12 @@ def ruptures_and_repair(r, c, t, ri, week, intensity, u, j, episodes, n_episodes
         o.client_tries = client_tries
         o.by_client = by_client
     r.open = in_play and not resolved
+    if r.open and reach < SEAL_REACH:
+        # Left out of the room too long: it sinks out of reach, unrepaired; its lasting cost stays.
+        e.sealed_week = week
+        r.open = False
+        r.open_episode = -1
+        r.sealed += 1
     r.open_confrontation = r.open and confrontation
     lasting = 0.0
     if r.open:
