@@ -93,6 +93,7 @@ METRIC_UNITS: dict[str, str] = {
     "moved_to_colleague": _SHARE, "left_at_handover": _SHARE, "recovery_weeks": "weeks",
 }
 
+
 def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
