@@ -6,6 +6,8 @@
                     [--out DIR] [--csv] [--quiet]
     alliancesim scenarios
     alliancesim params [--markdown]
+    alliancesim calibrate [--seeds N] [--years Y] [--jobs J] [--out FILE.csv]
+    alliancesim calibrate --fit [--population P] [--generations G] [--fit-seeds K] [--out DIR] [--dask ADDRESS]
     alliancesim metrics
     alliancesim examples DIR
     alliancesim --version
@@ -208,10 +210,40 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _add_calibrate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seeds", type=_positive_int, default=5, help="replicate runs per figure (default 5)")
-    p.add_argument("--years", type=_years, default=None, help="years per run (default: the preset's)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
-    p.add_argument("--out", default=None, metavar="FILE", help="also write the table (.csv or .md)")
+    from .calibration import default_jobs
+    from .fit import FitSettings
+
+    d = FitSettings()
+    p.add_argument("--seeds", type=_positive_int, default=None,
+                   help="replicate runs (seeds 1..N) for the table (default 20; with --fit: the best "
+                        f"particle's table, default {d.table_seeds})")
+    p.add_argument("--years", type=_years, default=None,
+                   help=f"years per run (default: the preset's; with --fit {d.years:g})")
+    p.add_argument("--jobs", "--workers", dest="jobs", type=_positive_int, default=None,
+                   help=f"worker processes (default: the CPUs available, here {default_jobs()})")
+    p.add_argument("--out", default=None, metavar="FILE|DIR",
+                   help="table: also write it to FILE (.csv, or .md for Markdown); with --fit: the new "
+                        "folder for the results (default calibration-fit)")
+    fit = p.add_argument_group("fitting (--fit): ABC-SMC with pyabc, see docs/calibration.md")
+    fit.add_argument("--fit", action="store_true", help="fit the free parameters to the targets")
+    fit.add_argument("--population", type=_positive_int, default=d.population,
+                     help=f"particles per generation (default {d.population})")
+    fit.add_argument("--generations", type=_positive_int, default=d.generations,
+                     help=f"ABC-SMC generations at most (default {d.generations})")
+    fit.add_argument("--fit-seeds", type=_positive_int, default=d.fit_seeds,
+                     help=f"runs (seeds 1..k) per particle (default {d.fit_seeds})")
+    fit.add_argument("--min-epsilon", type=_number, default=d.min_epsilon,
+                     help="stop early once the acceptance threshold is this low (band half-widths, default 0)")
+    fit.add_argument("--seed", type=_positive_int, default=d.seed, help="seed of the sampler (default 1)")
+    fit.add_argument("--dask", default=None, metavar="ADDRESS",
+                     help="evaluate particles on this Dask scheduler (e.g. tcp://host:8786)")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
@@ -255,22 +287,56 @@ def _cmd_examples(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration import calibrate, markdown
+    from .calibration import calibrate, default_jobs, definitions_markdown, markdown, write_csv, write_text
 
-    if args.seeds < 2:
-        raise CliError("--seeds must be at least 2 (the table reports the spread over seeds)")
-    if args.workers < 1:
-        raise CliError("--workers must be at least 1")
-    table = calibrate(range(1, args.seeds + 1), years=args.years, workers=args.workers)
-    text = markdown(table)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise CliError(f"--jobs {jobs} is out of range: allowed 1 or more")
+    if args.fit:
+        return _cmd_fit(args, jobs)
+    fit_only = [o for o, v in (("--dask", args.dask is not None),) if v]
+    if fit_only:
+        raise CliError(f"{fit_only[0]} needs --fit")
+    seeds = 20 if args.seeds is None else args.seeds
+    if seeds < 2:
+        raise CliError(f"--seeds {seeds} is out of range: allowed 2 or more (the table reports an interval over seeds)")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix not in (".csv", ".md"):
+        raise CliError(f"--out {args.out!r}: expected a .csv or .md file")
+    if out is not None and out.is_dir():
+        raise CliError(f"--out {args.out!r} is a directory: expected a .csv or .md file")
+    if args.years is not None:
+        from .params import REGISTRY
+
+        REGISTRY["years"].check(args.years)
+    result = calibrate(range(1, seeds + 1), years=args.years, jobs=jobs)
+    text = markdown(result.table) + "\nHow each target is measured (columns of the output tables):\n\n" \
+        + definitions_markdown(result.table)
     print(text, end="")
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         if out.suffix == ".md":
-            out.write_text(text)
+            write_text(text, out)
         else:
-            table.to_csv(out, index=False)
-    return 0 if table["within"].all() else 1
+            write_csv(result.table, out)
+    inside = result.table["inside"].dropna()
+    print(f"{int(inside.sum())} of {len(inside)} banded targets inside their band "
+          f"({seeds} seeds x {args.years if args.years is not None else 'the preset'} years)")
+    return 0 if result.all_inside else 1
+
+
+def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:
+    from .fit import FitSettings, fit
+
+    d = FitSettings()
+    settings = FitSettings(population=args.population, generations=args.generations, fit_seeds=args.fit_seeds,
+                           years=args.years if args.years is not None else d.years,
+                           table_seeds=args.seeds if args.seeds is not None else d.table_seeds, jobs=jobs,
+                           seed=args.seed, min_epsilon=args.min_epsilon, dask=args.dask)
+    info = fit(settings, args.out or "calibration-fit", log=lambda line: print(line, flush=True))
+    out = args.out or "calibration-fit"
+    print((Path(out) / "posterior.md").read_text(), end="")
+    print(f"best particle: distance {info['best_distance']:.3f}; its table: {Path(out) / 'best_calibration.md'}")
+    return 0
 
 
 BUILTIN = {

@@ -28,7 +28,8 @@ EXPECTED = {
                 "advantage.md"],
     "05_holding_space": ["holding_space.png", "table.csv", "table.md"],
     "06_boundaries": ["boundaries.png", "table.csv", "table.md"],
-    "07_calibration": ["calibration.png", "table.csv", "table.md", "calibration.md"],
+    "07_calibration": ["calibration.png", "table.csv", "table.md", "dose_response.csv", "dose_response.md",
+                       "calibration.md"],
 }
 
 
