@@ -8,6 +8,9 @@
     alliancesim params [--markdown]
     alliancesim calibrate [--seeds N] [--years Y] [--jobs J] [--out FILE.csv]
     alliancesim calibrate --fit [--population P] [--generations G] [--fit-seeds K] [--out DIR] [--dask ADDRESS]
+    alliancesim metrics
+    alliancesim examples DIR
+    alliancesim --version
 
 Bad input gives a one-line error on stderr and exit status 2, never a traceback.
 """
@@ -122,18 +125,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise CliError("--replace replaces the results in --out: give --out DIR too")
     check_seed(args.seed)
     overrides = dict(parse_assignment(s) for s in args.sets)
+    changed = dict(overrides)  # what --set changed, for the summary's title
     if args.years is not None:
         overrides["years"] = args.years
     preset = presets.load(args.scenario)
     params = preset.validated(overrides)
     if args.out is None:
-        text = _run(args, preset, params, None)
+        text = _run(args, preset, params, None, changed)
     else:
         try:
             # The hidden staging folder is made before the run: an unusable --out fails now, not
             # after minutes of simulation; the results appear in --out only once all are written.
             with staged_folder(args.out, replace=args.replace) as tmp:
-                text = _run(args, preset, params, tmp)
+                text = _run(args, preset, params, tmp, changed)
         except OutputFolderError as exc:
             raise CliError(f"--out {exc}") from None
     if not args.quiet:
@@ -141,7 +145,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, preset, params, folder: Path | None) -> str:
+def _run(args: argparse.Namespace, preset, params, folder: Path | None, changed: dict) -> str:
     """Run the model (writing its results into ``folder``, if given); returns the summary text."""
     from .model import AllianceModel
     from .tables import write_outputs_into
@@ -163,7 +167,10 @@ def _run(args: argparse.Namespace, preset, params, folder: Path | None) -> str:
         metrics = summary["metrics"]
     else:
         metrics = summary_metrics(model)
-    return format_summary(preset.title, model, metrics, args.out)
+    title = preset.title
+    if changed:
+        title += " (modified: " + ", ".join(f"{k}={v}" for k, v in changed.items()) + ")"
+    return format_summary(title, model, metrics, args.out)
 
 
 def format_summary(title: str, model, metrics: dict, out: str | None) -> str:
@@ -263,6 +270,46 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import METRIC_UNITS, METRICS
+
+    width = max(map(len, METRICS))
+    unit_width = max(map(len, METRIC_UNITS.values()))
+    for name, meaning in METRICS.items():
+        print(f"{name:<{width}}  {METRIC_UNITS[name]:<{unit_width}}  {meaning}")
+    return 0
+
+
+def _add_examples(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", metavar="DIR", help="folder to copy the example sweep specs into (created if missing)")
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    import filecmp
+    import shutil
+    import tempfile
+
+    from .sweep import EXAMPLES_DIR
+
+    sources = sorted(EXAMPLES_DIR.glob("*.toml")) + sorted(EXAMPLES_DIR.glob("*.md"))
+    target = Path(args.folder).expanduser()
+    if target.exists() and not target.is_dir():
+        raise CliError(f"{args.folder!r} exists and is not a folder")
+    clashes = [s.name for s in sources if (target / s.name).exists() and not filecmp.cmp(s, target / s.name, shallow=False)]
+    if clashes:
+        raise CliError(f"{args.folder!r} already has a different {clashes[0]}; choose another folder "
+                       "(nothing was copied)")
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        # each file appears whole: written beside its place, then renamed
+        with tempfile.NamedTemporaryFile(dir=target, prefix=f".{source.name}.", delete=False) as tmp:
+            tmp.write(source.read_bytes())
+        os.replace(tmp.name, target / source.name)
+    print(f"copied {len(sources)} files to {target}: {', '.join(s.name for s in sources)}")
+    print(f"try: alliancesim sweep {target / 'boundaries_grid.toml'} --out runs/boundaries --dry-run")
+    return 0
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibration import calibrate, default_jobs, definitions_markdown, markdown, write_csv, write_text
 
@@ -321,6 +368,9 @@ BUILTIN = {
     "scenarios": ("list the presets, one line each", _add_none, _cmd_scenarios),
     "params": ("list every parameter with its range and meaning", _add_params, _cmd_params),
     "calibrate": ("compare the default clinic with the published figures", _add_calibrate, _cmd_calibrate),
+    "metrics": ("list the headline metrics (for specs and --metrics) with unit and meaning", _add_none,
+                _cmd_metrics),
+    "examples": ("copy the example sweep specs into a folder", _add_examples, _cmd_examples),
 }
 
 
@@ -338,7 +388,10 @@ def _load_plugins() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
+    from . import __version__
+
     parser = _Parser(prog="alliancesim", description="Simulate therapeutic relationships in a clinic.")
+    parser.add_argument("--version", action="version", version=f"alliancesim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (help_, add, fn) in {**BUILTIN, **COMMANDS}.items():
         p = sub.add_parser(name, help=help_, description=help_)

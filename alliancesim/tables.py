@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import AllianceModel
 

@@ -1,4 +1,4 @@
-"""Subcommands ``sweep``, ``sensitivity`` and ``report`` of the ``alliancesim`` command.
+"""Subcommands ``sweep``, ``sensitivity``, ``report`` and ``discover`` of the ``alliancesim`` command.
 
 ::
 
@@ -8,6 +8,7 @@
     alliancesim sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT]
                       [--metrics a,b] [--retry-failed] [--yes] [--dry-run] [--quiet]
     alliancesim report DIR [--metrics a,b] [--out FOLDER]
+    alliancesim discover DIR --metric NAME (--above X|pNN | --below X|pNN) [--min-coverage C] [--out FOLDER]
 
 Exit status: 0 done (failed runs are recorded, not fatal, as long as some
 succeed), 1 every run failed (the first error is shown), 2 bad input (one line
@@ -46,7 +47,7 @@ def _metric_names(text: str) -> list[str]:
 
 
 def _add_execution(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (see experiments/examples/)")
+    p.add_argument("spec", metavar="SPEC.toml", help="sweep spec (examples: alliancesim examples DIR)")
     p.add_argument("--out", metavar="DIR",
                    help="output folder (required unless --dry-run); re-running with the same DIR resumes")
     where = p.add_mutually_exclusive_group()
@@ -251,4 +252,42 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     for p in written:
         print(p)
+    return 0
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _add_discover(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="SWEEP_DIR", help="a sweep's output folder")
+    p.add_argument("--metric", required=True, help="the outcome (one of the sweep's metrics, see 'alliancesim metrics')")
+    side = p.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", metavar="X", help="runs of interest: metric above X (a number, or a percentile "
+                                                   "of the runs such as p75)")
+    side.add_argument("--below", metavar="X", help="runs of interest: metric below X (a number or a percentile, p25)")
+    p.add_argument("--min-coverage", type=_number, default=0.5, metavar="C",
+                   help="report the densest box covering at least this share of the runs of interest (default 0.5)")
+    p.add_argument("--out", default=None, metavar="FOLDER",
+                   help="where limits.csv, trajectory.csv, tradeoff.png go "
+                        "(default: SWEEP_DIR/discovery/METRIC_above_X)")
+
+
+@command("discover", "scenario discovery (PRIM): which parameter ranges give a metric above/below X", _add_discover)
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .discover import discover
+
+    side, value = ("above", args.above) if args.above is not None else ("below", args.below)
+    out = args.out or Path(args.dir) / "discovery" / f"{args.metric}_{side}_{value.strip()}"
+    try:
+        result = discover(args.dir, args.metric, above=args.above, below=args.below,
+                          min_coverage=args.min_coverage, out=out)
+    except SweepError as exc:
+        raise CliError(str(exc)) from None
+    print(result.text())
     return 0
