@@ -3,9 +3,14 @@
 ::
 
     alliancesim run [--scenario NAME|FILE] [--set key=value ...] [--years N] [--seed S]
-                    [--out DIR] [--csv] [--quiet]
+                    [--out DIR [--replace] [--csv]] [--quiet]
     alliancesim scenarios
     alliancesim params [--markdown]
+    alliancesim calibrate [--seeds N] [--years Y] [--jobs J] [--out FILE.csv]
+    alliancesim calibrate --fit [--population P] [--generations G] [--fit-seeds K] [--out DIR] [--dask ADDRESS]
+    alliancesim metrics
+    alliancesim examples DIR
+    alliancesim --version
 
 Bad input gives a one-line error on stderr and exit status 2, never a traceback.
 """
@@ -13,6 +18,7 @@ Bad input gives a one-line error on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -69,8 +75,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    help="override one parameter (repeatable); see 'alliancesim params'")
     p.add_argument("--years", type=_years, default=None, help="years to simulate (overrides the preset)")
     p.add_argument("--seed", type=_positive_int, default=1, help="random seed (default 1)")
-    p.add_argument("--out", default=None, metavar="DIR", help="write tables and summary.json here")
-    p.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write tables and summary.json to this new (or empty) folder")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the earlier results in --out (only a folder of alliancesim results)")
+    p.add_argument("--csv", action="store_true", help="also write CSV copies of the tables (needs --out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--engine", choices=("auto", "numba", "python"), default=None,
                    help="numba (compiled, fast) or python (the pure-Python reference: same results, slower); "
@@ -104,19 +113,43 @@ def say_if_compiling() -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     use_engine(args.engine)
     from . import presets
-    from .model import AllianceModel
     from .params import parse_assignment
-    from .tables import write_outputs
+    from .streams import check_seed
+    from .tables import OutputFolderError, staged_folder
 
+    if args.out is not None and not args.out.strip():
+        raise CliError("--out is empty: name the folder for the results")
+    if args.csv and args.out is None:
+        raise CliError("--csv writes CSV copies of the tables to --out: give --out DIR too")
+    if args.replace and args.out is None:
+        raise CliError("--replace replaces the results in --out: give --out DIR too")
+    check_seed(args.seed)
     overrides = dict(parse_assignment(s) for s in args.sets)
+    changed = dict(overrides)  # what --set changed, for the summary's title
     if args.years is not None:
         overrides["years"] = args.years
     preset = presets.load(args.scenario)
     params = preset.validated(overrides)
-    if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise CliError(f"--out {args.out!r} exists and is not a directory")
+    if args.out is None:
+        text = _run(args, preset, params, None, changed)
+    else:
+        try:
+            # The hidden staging folder is made before the run: an unusable --out fails now, not
+            # after minutes of simulation; the results appear in --out only once all are written.
+            with staged_folder(args.out, replace=args.replace) as tmp:
+                text = _run(args, preset, params, tmp, changed)
+        except OutputFolderError as exc:
+            raise CliError(f"--out {exc}") from None
+    if not args.quiet:
+        print(text)
+    return 0
+
+
+def _run(args: argparse.Namespace, preset, params, folder: Path | None, changed: dict) -> str:
+    """Run the model (writing its results into ``folder``, if given); returns the summary text."""
+    from .model import AllianceModel
+    from .tables import write_outputs_into
+
     say_if_compiling()
     model = AllianceModel(params, rng=args.seed)
     bar = None
@@ -129,15 +162,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     from .metrics import summary_metrics
 
-    if args.out is not None:
-        summary = write_outputs(model, args.out, csv=args.csv,
-                                extra={"scenario": preset.name})
+    if folder is not None:
+        summary = write_outputs_into(model, folder, csv=args.csv, extra={"scenario": preset.name})
         metrics = summary["metrics"]
     else:
         metrics = summary_metrics(model)
-    if not args.quiet:
-        print(format_summary(preset.title, model, metrics, args.out))
-    return 0
+    title = preset.title
+    if changed:
+        title += " (modified: " + ", ".join(f"{k}={v}" for k, v in changed.items()) + ")"
+    return format_summary(title, model, metrics, args.out)
 
 
 def format_summary(title: str, model, metrics: dict, out: str | None) -> str:
@@ -201,29 +234,133 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _add_calibrate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seeds", type=_positive_int, default=5, help="replicate runs per figure (default 5)")
-    p.add_argument("--years", type=_years, default=None, help="years per run (default: the preset's)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
-    p.add_argument("--out", default=None, metavar="FILE", help="also write the table (.csv or .md)")
+    from .calibration import default_jobs
+    from .fit import FitSettings
+
+    d = FitSettings()
+    p.add_argument("--seeds", type=_positive_int, default=None,
+                   help="replicate runs (seeds 1..N) for the table (default 20; with --fit: the best "
+                        f"particle's table, default {d.table_seeds})")
+    p.add_argument("--years", type=_years, default=None,
+                   help=f"years per run (default: the preset's; with --fit {d.years:g})")
+    p.add_argument("--jobs", "--workers", dest="jobs", type=_positive_int, default=None,
+                   help=f"worker processes (default: the CPUs available, here {default_jobs()})")
+    p.add_argument("--out", default=None, metavar="FILE|DIR",
+                   help="table: also write it to FILE (.csv, or .md for Markdown); with --fit: the new "
+                        "folder for the results (default calibration-fit)")
+    fit = p.add_argument_group("fitting (--fit): ABC-SMC with pyabc, see docs/calibration.md")
+    fit.add_argument("--fit", action="store_true", help="fit the free parameters to the targets")
+    fit.add_argument("--population", type=_positive_int, default=d.population,
+                     help=f"particles per generation (default {d.population})")
+    fit.add_argument("--generations", type=_positive_int, default=d.generations,
+                     help=f"ABC-SMC generations at most (default {d.generations})")
+    fit.add_argument("--fit-seeds", type=_positive_int, default=d.fit_seeds,
+                     help=f"runs (seeds 1..k) per particle (default {d.fit_seeds})")
+    fit.add_argument("--min-epsilon", type=_number, default=d.min_epsilon,
+                     help="stop early once the acceptance threshold is this low (band half-widths, default 0)")
+    fit.add_argument("--seed", type=_positive_int, default=d.seed, help="seed of the sampler (default 1)")
+    fit.add_argument("--dask", default=None, metavar="ADDRESS",
+                     help="evaluate particles on this Dask scheduler (e.g. tcp://host:8786)")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import METRIC_UNITS, METRICS
+
+    width = max(map(len, METRICS))
+    unit_width = max(map(len, METRIC_UNITS.values()))
+    for name, meaning in METRICS.items():
+        print(f"{name:<{width}}  {METRIC_UNITS[name]:<{unit_width}}  {meaning}")
+    return 0
+
+
+def _add_examples(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", metavar="DIR", help="folder to copy the example sweep specs into (created if missing)")
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    import filecmp
+    import shutil
+    import tempfile
+
+    from .sweep import EXAMPLES_DIR
+
+    sources = sorted(EXAMPLES_DIR.glob("*.toml")) + sorted(EXAMPLES_DIR.glob("*.md"))
+    target = Path(args.folder).expanduser()
+    if target.exists() and not target.is_dir():
+        raise CliError(f"{args.folder!r} exists and is not a folder")
+    clashes = [s.name for s in sources if (target / s.name).exists() and not filecmp.cmp(s, target / s.name, shallow=False)]
+    if clashes:
+        raise CliError(f"{args.folder!r} already has a different {clashes[0]}; choose another folder "
+                       "(nothing was copied)")
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        # each file appears whole: written beside its place, then renamed
+        with tempfile.NamedTemporaryFile(dir=target, prefix=f".{source.name}.", delete=False) as tmp:
+            tmp.write(source.read_bytes())
+        os.replace(tmp.name, target / source.name)
+    print(f"copied {len(sources)} files to {target}: {', '.join(s.name for s in sources)}")
+    print(f"try: alliancesim sweep {target / 'boundaries_grid.toml'} --out runs/boundaries --dry-run")
+    return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration import calibrate, markdown
+    from .calibration import calibrate, default_jobs, definitions_markdown, markdown, write_csv, write_text
 
-    if args.seeds < 2:
-        raise CliError("--seeds must be at least 2 (the table reports the spread over seeds)")
-    if args.workers < 1:
-        raise CliError("--workers must be at least 1")
-    table = calibrate(range(1, args.seeds + 1), years=args.years, workers=args.workers)
-    text = markdown(table)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise CliError(f"--jobs {jobs} is out of range: allowed 1 or more")
+    if args.fit:
+        return _cmd_fit(args, jobs)
+    fit_only = [o for o, v in (("--dask", args.dask is not None),) if v]
+    if fit_only:
+        raise CliError(f"{fit_only[0]} needs --fit")
+    seeds = 20 if args.seeds is None else args.seeds
+    if seeds < 2:
+        raise CliError(f"--seeds {seeds} is out of range: allowed 2 or more (the table reports an interval over seeds)")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix not in (".csv", ".md"):
+        raise CliError(f"--out {args.out!r}: expected a .csv or .md file")
+    if out is not None and out.is_dir():
+        raise CliError(f"--out {args.out!r} is a directory: expected a .csv or .md file")
+    if args.years is not None:
+        from .params import REGISTRY
+
+        REGISTRY["years"].check(args.years)
+    result = calibrate(range(1, seeds + 1), years=args.years, jobs=jobs)
+    text = markdown(result.table) + "\nHow each target is measured (columns of the output tables):\n\n" \
+        + definitions_markdown(result.table)
     print(text, end="")
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         if out.suffix == ".md":
-            out.write_text(text)
+            write_text(text, out)
         else:
-            table.to_csv(out, index=False)
-    return 0 if table["within"].all() else 1
+            write_csv(result.table, out)
+    inside = result.table["inside"].dropna()
+    print(f"{int(inside.sum())} of {len(inside)} banded targets inside their band "
+          f"({seeds} seeds x {args.years if args.years is not None else 'the preset'} years)")
+    return 0 if result.all_inside else 1
+
+
+def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:
+    from .fit import FitSettings, fit
+
+    d = FitSettings()
+    settings = FitSettings(population=args.population, generations=args.generations, fit_seeds=args.fit_seeds,
+                           years=args.years if args.years is not None else d.years,
+                           table_seeds=args.seeds if args.seeds is not None else d.table_seeds, jobs=jobs,
+                           seed=args.seed, min_epsilon=args.min_epsilon, dask=args.dask)
+    info = fit(settings, args.out or "calibration-fit", log=lambda line: print(line, flush=True))
+    out = args.out or "calibration-fit"
+    print((Path(out) / "posterior.md").read_text(), end="")
+    print(f"best particle: distance {info['best_distance']:.3f}; its table: {Path(out) / 'best_calibration.md'}")
+    return 0
 
 
 BUILTIN = {
@@ -231,6 +368,9 @@ BUILTIN = {
     "scenarios": ("list the presets, one line each", _add_none, _cmd_scenarios),
     "params": ("list every parameter with its range and meaning", _add_params, _cmd_params),
     "calibrate": ("compare the default clinic with the published figures", _add_calibrate, _cmd_calibrate),
+    "metrics": ("list the headline metrics (for specs and --metrics) with unit and meaning", _add_none,
+                _cmd_metrics),
+    "examples": ("copy the example sweep specs into a folder", _add_examples, _cmd_examples),
 }
 
 
@@ -248,7 +388,10 @@ def _load_plugins() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
+    from . import __version__
+
     parser = _Parser(prog="alliancesim", description="Simulate therapeutic relationships in a clinic.")
+    parser.add_argument("--version", action="version", version=f"alliancesim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (help_, add, fn) in {**BUILTIN, **COMMANDS}.items():
         p = sub.add_parser(name, help=help_, description=help_)
@@ -265,7 +408,15 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "handler", None) is None:
             parser.print_help()
             return EXIT_USAGE
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below
+        return status
+    except BrokenPipeError:
+        # `alliancesim params | head`: the reader has what it wanted; stop quietly.  Point stdout
+        # at /dev/null so the interpreter's last flush does not complain either.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CliError, ParameterError) as exc:
         print(f"alliancesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

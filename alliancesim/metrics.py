@@ -78,16 +78,74 @@ METRICS: dict[str, str] = {
 }
 
 
+_SHARE = "share (0-1)"
+#: The unit of each metric in :data:`METRICS` (``alliancesim metrics`` prints both).
+METRIC_UNITS: dict[str, str] = {
+    "weeks": "weeks", "client_weeks": "client-weeks", "sessions": "sessions", "clients": "clients",
+    "clients_on_books": "clients", "sessions_per_week": "sessions/week", "maintenance_share": _SHARE,
+    "dropout_share": _SHARE, "early_dropout_share": _SHARE, "finished_share": _SHARE,
+    "referred_share": _SHARE, "improved_by_8": _SHARE, "improved_by_26": _SHARE,
+    "depression_smd_course": "SD of distress", "depression_smd_single": "SD of distress",
+    "rupture_share": _SHARE, "repaired_share": _SHARE, "countertransference_share": _SHARE,
+    "mean_alliance": "0-1", "mean_quality": "0-1", "sessions_to_trust": "sessions",
+    "talk_restricted_advantage": "SD of distress", "mean_burnout": "0-1", "burnout_departures": "therapists",
+    "retirements": "therapists", "handover_clients": "clients", "stayed_with_successor": _SHARE,
+    "moved_to_colleague": _SHARE, "left_at_handover": _SHARE, "recovery_weeks": "weeks",
+}
+
+
 def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
+
+
+#: Prefix of the headline metrics in the model's DataCollector (``run_dropout_share``): there the
+#: plain names are this week's values (``mean_alliance`` of the week), here they are the run's
+#: (``mean_alliance`` over the second half), as in ``summary.json`` and sweeps.
+RUN_PREFIX = "run_"
+
+
+def record_headline(model: AllianceModel) -> dict[str, float]:
+    """At the end of a run: keep its headline metrics as ``model.headline`` and as DataCollector
+    model variables ``run_<metric>`` (NaN in every week but the last), so that ``mesa.batch_run``
+    returns them with the last week's values.  Called by :meth:`AllianceModel.step` when the run
+    ends (and again if it is stepped on).
+
+    Returns
+    -------
+    dict
+        ``{metric: value}`` for every metric in :data:`METRICS`.
+    """
+    headline = summary_metrics(model)
+    model.headline = headline
+    columns = model.datacollector.model_vars
+    weeks = max((len(v) for k, v in columns.items() if not k.startswith(RUN_PREFIX)), default=0)
+    nan = float("nan")
+    for name, value in headline.items():
+        columns[RUN_PREFIX + name] = [nan] * (weeks - 1) + [value]
+    return dict(headline)
+
+
+def weekly_columns(model: AllianceModel) -> dict[str, list]:
+    """The DataCollector's weekly model variables, without the run's ``run_<metric>`` ones."""
+    return {k: v for k, v in model.datacollector.model_vars.items() if not k.startswith(RUN_PREFIX)}
 
 
 def summary_metrics(model: AllianceModel) -> dict[str, float]:
     """Every metric in :data:`METRICS` for a run (NaN where a run gives no data).
 
     Computed from the model's own record arrays rather than from the pandas
-    tables, so it stays fast and lean for sweeps of thousands of runs.
+    tables, so it stays fast and lean for sweeps of thousands of runs.  Computed once per
+    model and week (a finished run has them already; see :func:`record_headline`).
     """
+    cached = getattr(model, "_summary_cache", None)
+    if cached is not None and cached[0] == (model.steps, model.week):
+        return dict(cached[1])
+    out = _summary_metrics(model)
+    model._summary_cache = ((model.steps, model.week), out)
+    return dict(out)
+
+
+def _summary_metrics(model: AllianceModel) -> dict[str, float]:
     out: dict[str, float] = {name: float("nan") for name in METRICS}
     out["weeks"] = float(model.week)
     out["client_weeks"] = float(model.client_weeks)

@@ -39,6 +39,7 @@ from .agents import Client, Therapist
 from .engine import ENGINE, pack_params, rows
 from .events import EventKind as K
 from .events import EventLog
+from .metrics import record_headline
 from .network import town_network
 from .params import ParameterError, Params, validate
 from .relationship import CAUSES, REPAIRERS, Relationship, RuptureLog
@@ -83,6 +84,9 @@ class AllianceModel(mesa.Model):
     params : Params, mapping or None
         A validated :class:`~alliancesim.params.Params`, or a mapping of
         parameter values (missing ones take registry defaults).
+    preset : str or None
+        A preset's name or file to start from; ``params`` (a mapping) and
+        ``overrides`` go on top.  ``mesa.batch_run`` can vary it like any parameter.
     rng : int, numpy.random.SeedSequence, numpy.random.Generator or None
         The seed: the same parameters and seed give identical output.  ``None``
         draws a fresh seed (recorded as :attr:`seed`).
@@ -102,15 +106,23 @@ class AllianceModel(mesa.Model):
     -----
     One step is one week; :attr:`week` counts weeks from 1 and the run ends at
     :attr:`horizon` (``years * 52``); stepping past it raises ``RuntimeError``.
+    When the run ends, :attr:`headline` holds its headline metrics, also collected
+    as ``run_<metric>`` so that ``mesa.batch_run`` returns them.
     """
 
-    def __init__(self, params: Params | Mapping[str, Any] | None = None, *, rng=None,
-                 record_sessions: bool = True, **overrides: Any) -> None:
+    headline: dict[str, float] | None = None  # set when the run ends (issue 13 hook)
+
+    def __init__(self, params: Params | Mapping[str, Any] | None = None, *, preset: str | None = None,
+                 rng=None, record_sessions: bool = True, **overrides: Any) -> None:
         if isinstance(params, str):
             raise ParameterError(
                 f"AllianceModel({params!r}): a preset name is not parameters; use "
-                f"alliancesim.simulate({params!r}) or AllianceModel(alliancesim.presets.load({params!r}).validated())"
+                f"AllianceModel(preset={params!r}) or alliancesim.simulate({params!r})"
             )
+        if preset is not None:  # issue 13 hook: start from a preset
+            from .runner import preset_params
+
+            params = preset_params(params, preset)
         base = params.as_dict() if isinstance(params, Params) else validate(params or {}).as_dict()
         seed = check_seed(rng)
         super().__init__(rng=int(seed.generate_state(1, np.uint32)[0]) if isinstance(seed, np.random.SeedSequence)
@@ -264,6 +276,7 @@ class AllianceModel(mesa.Model):
         self.datacollector.collect(self)
         if w >= self.horizon:
             self.running = False
+            record_headline(self)  # issue 13 hook: the run's headline metrics, for mesa.batch_run
 
     def run(self, weeks: int | None = None, progress=None) -> AllianceModel:
         """Run ``weeks`` weeks (default: to the end of ``years``); ``progress(week)`` is called each week."""

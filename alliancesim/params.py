@@ -190,7 +190,7 @@ _PARAMS: list[Param] = [
     _p("fixing_stance_mean", float, 0.5, "0-1 scale", 0.0, 1.0, "therapists",
        "Stance: 0 holds space for the client's own change, 1 feels they must fix everyone.",
        step=0.01),
-    _p("trait_sd", float, 0.13, "0-1 scale", 0.0, 0.5, "therapists",
+    _p("trait_sd", float, 0.09, "0-1 scale", 0.0, 0.5, "therapists",
        "Spread of therapist traits around their means (normal SD, clipped to 0-1).",
        step=0.01),
     _p("triggers_mean", float, 1.5, "topics", 0.0, 5.0, "therapists",
@@ -228,7 +228,7 @@ _PARAMS: list[Param] = [
        step=0.01),
     _p("share_out_of_scope", float, 0.08, "proportion", 0.0, 1.0, "clients",
        "Share whose needs exceed massage (physiotherapy, counselling).", step=0.01),
-    _p("alliance_trait_sd", float, 0.2, "0-1 scale", 0.0, 0.5, "clients",
+    _p("alliance_trait_sd", float, 0.25, "0-1 scale", 0.0, 0.5, "clients",
        "How much clients differ in how readily they form alliances at all (trait-like alliance).",
        step=0.01),
     _p("share_occasional", float, 0.25, "proportion", 0.0, 1.0, "clients",
@@ -242,7 +242,7 @@ _PARAMS: list[Param] = [
     _p("town_turnover_rate", float, 0.1, "per year", 0.0, 1.0, "clients",
        "Share of former clients' places in town taken by newcomers each year (moves, children growing up).",
        step=0.01),
-    _p("responsiveness_sd", float, 0.6, "log-scale SD", 0.0, 2.0, "clients",
+    _p("responsiveness_sd", float, 0.5, "log-scale SD", 0.0, 2.0, "clients",
        "How much clients differ in how strongly massage relieves their distress and pain (lognormal).",
        step=0.05),
     _p("cadence_weeks_mean", float, 2.5, "weeks", 1.0, 12.0, "clients",
@@ -267,18 +267,18 @@ _PARAMS: list[Param] = [
        "How fast trust grows in a good session for a typical client.", step=0.01),
     _p("prior_negative_slowdown", float, 0.5, "per experience", 0.0, 5.0, "sessions",
        "How much each earlier poor experience slows trust growth.", step=0.05),
-    _p("distress_effect", float, 0.25, "per session", 0.0, 1.0, "sessions",
+    _p("distress_effect", float, 0.2, "per session", 0.0, 1.0, "sessions",
        "Share of excess distress a session with a full alliance and full quality relieves.",
        step=0.005),
     _p("pain_effect", float, 0.15, "per session", 0.0, 1.0, "sessions",
        "Share of pain a fully skilled, good-quality session relieves.", step=0.005),
-    _p("remoralisation", float, 2.5, "relative to the alliance", 0.0, 5.0, "sessions",
+    _p("remoralisation", float, 3.0, "relative to the alliance", 0.0, 5.0, "sessions",
        "Early relief that comes before the alliance is built (hope, a first good experience); fades over "
        "the first sessions.", step=0.05),
-    _p("alliance_outcome_weight", float, 3.0, "exponent", 0.0, 6.0, "sessions",
+    _p("alliance_outcome_weight", float, 4.5, "exponent", 0.0, 6.0, "sessions",
        "How much a stronger alliance speeds change: relief grows as (alliance / 0.6) to this power.",
        step=0.1),
-    _p("harm_effect", float, 3.0, "PHQ-9 points/session", 0.0, 5.0, "sessions",
+    _p("harm_effect", float, 3.5, "PHQ-9 points/session", 0.0, 5.0, "sessions",
        "Distress a fully misattuned session adds (boundary incidents, acted-out countertransference and "
        "fixing a client who needs space held add too).", step=0.05),
     _p("rupture_lasting_cost", float, 0.08, "share per session", 0.0, 1.0, "sessions",
@@ -331,8 +331,11 @@ REGISTRY: dict[str, Param] = {p.name: p for p in _PARAMS}
 assert all(p.group in GROUPS for p in _PARAMS)
 
 
-def _cross_check(values: Mapping[str, Any]) -> None:
-    """Checks that involve more than one parameter."""
+def _cross_check(p) -> None:
+    """Checks that involve more than one parameter (``p``: a Params being built)."""
+    values = {name: getattr(p, name) for name in ("share_physical", "share_overwhelmed",
+                                                  "boundary_loose_below", "boundary_rigid_above",
+                                                  "scheduled_retirement_week", "years")}
     share = values["share_physical"] + values["share_overwhelmed"]
     if share > 1.0 + 1e-9:
         raise ParameterError(
@@ -352,14 +355,41 @@ def _cross_check(values: Mapping[str, Any]) -> None:
         )
 
 
+#: What __post_init__ checks, flattened for speed: (name, type, low, high, choices, Param).
+_CHECKS = tuple((p.name, p.type, -math.inf if p.low is None else p.low, math.inf if p.high is None else p.high,
+                 p.choices, p) for p in _PARAMS)
+
+
+def _post_init(self) -> None:
+    """Check every value (converting it to the parameter's type) and the cross-parameter rules.
+
+    This is the one place where parameters are checked: :func:`validate`, presets,
+    sweep specs, the CLI and the dashboard all end in ``Params(...)``, so a Params
+    that exists is a usable one.
+    """
+    for name, kind, low, high, choices, param in _CHECKS:
+        value = getattr(self, name)
+        # Fast path for values already of the right type and in range (NaN fails `low <= value`).
+        if type(value) is kind and (low <= value <= high if choices is None else value in choices):
+            continue
+        checked = param.check(value)
+        if checked is not value:
+            object.__setattr__(self, name, checked)  # frozen: only while being built
+    _cross_check(self)
+
+
 def _make_params_class() -> type:
     fields = [(p.name, p.type, dataclasses.field(default=p.default)) for p in _PARAMS]
     cls = dataclasses.make_dataclass(
-        "Params", fields, frozen=True, slots=True, module=__name__
+        "Params", fields, frozen=True, slots=True, module=__name__,
+        namespace={"__post_init__": _post_init},
     )
     cls.__doc__ = (
         "A validated, immutable set of model parameters (one attribute per registry entry).\n\n"
-        "Build one with :func:`validate`; ``Params()`` gives the registry defaults."
+        "``Params(name=value, ...)`` checks every value and the rules between them and raises\n"
+        ":class:`ParameterError` (naming parameter, value and allowed range) when one is\n"
+        "unusable; ``Params()`` gives the registry defaults.  :func:`validate` builds one from\n"
+        "a mapping (refusing unknown names with a suggestion)."
     )
 
     def replace(self, **changes):
@@ -392,18 +422,14 @@ def validate(values: Mapping[str, Any] | None = None, *, base: Mapping[str, Any]
     """
     merged = dict(defaults() if base is None else base)
     for name, value in (values or {}).items():
-        param = REGISTRY.get(name)
-        if param is None:
+        if name not in REGISTRY:
             raise ParameterError(f"unknown parameter {name!r}{_suggest(name)}")
-        merged[name] = param.check(value)
-    for name in REGISTRY:
-        if name not in merged:
-            merged[name] = REGISTRY[name].default
+        merged[name] = value
     unknown = [k for k in merged if k not in REGISTRY]
     if unknown:
         raise ParameterError(f"unknown parameter {unknown[0]!r}{_suggest(unknown[0])}")
-    _cross_check(merged)
-    return Params(**{name: merged[name] for name in REGISTRY})
+    # Params(...) checks each value and the rules between them (once: see _post_init).
+    return Params(**merged)
 
 
 def _suggest(name: str) -> str:

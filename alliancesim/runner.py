@@ -20,7 +20,7 @@ from . import presets
 from .fingerprint import FINGERPRINT_FILES, code_fingerprint  # noqa: F401  (public here too)
 from .metrics import summary_metrics
 from .model import AllianceModel
-from .params import Params, validate
+from .params import ParameterError, Params, validate
 
 SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
 
@@ -33,6 +33,22 @@ def resolve_params(preset: str | Params | Mapping[str, Any] | None = None, **ove
     if isinstance(preset, Mapping):
         return validate({**preset, **overrides})
     return presets.load(preset).validated(overrides)
+
+
+def preset_params(params: Params | Mapping[str, Any] | None, preset: str) -> Params:
+    """What ``AllianceModel(params, preset=...)`` starts from: the preset (by name or file) with a
+    mapping ``params`` on top.
+
+    Raises
+    ------
+    ParameterError
+        With a :class:`Params` (which already holds every value), or for an unknown preset (the
+        message lists the shipped presets).
+    """
+    if isinstance(params, Params):
+        raise ParameterError(f"preset={preset!r} and a Params given together: a Params already holds "
+                             "every value; pass a mapping of the values to change instead")
+    return presets.load(preset).validated(dict(params or {}))
 
 
 def make_rng(seed: SeedLike):

@@ -23,15 +23,19 @@ Data flows one way: parameters -> model -> tables -> plots.  Every table is a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import AllianceModel
@@ -311,15 +315,158 @@ def jsonable(x: Any) -> Any:
     return x
 
 
+class OutputFolderError(OSError):
+    """A result folder that cannot be written (one line naming the folder and why)."""
+
+
+class OutputExistsError(OutputFolderError, FileExistsError):
+    """A result folder that is already there and may not be replaced (one line)."""
+
+
+#: Names of the files :func:`write_outputs` writes; ``*.png`` pictures (dashboard export) too.
+OUTPUT_FILES = frozenset({"summary.json", *(f"{t}.{ext}" for t in BUILDERS for ext in ("parquet", "csv"))})
+
+
+def _is_result_folder(folder: Path) -> bool:
+    """True if ``folder`` holds nothing but files alliancesim writes (so replacing it loses nothing else)."""
+    entries = list(folder.iterdir())
+    return any(p.name == "summary.json" for p in entries) and all(
+        p.is_file() and not p.is_symlink() and (p.name in OUTPUT_FILES or p.suffix == ".png")
+        for p in entries)
+
+
+def check_out_folder(out: str | Path, *, replace: bool = False) -> Path:
+    """Check that results can go to ``out`` (before anything is computed); returns it as a Path.
+
+    Raises
+    ------
+    ValueError
+        ``out`` is empty text.
+    OutputExistsError
+        ``out`` is a file, or a folder that is not empty (unless ``replace`` and it holds
+        only alliancesim results: a folder with other files is never replaced).
+    """
+    if str(out).strip() == "":
+        raise ValueError("the output folder is empty text: name a folder")
+    out = Path(out)
+    if out.is_symlink():  # replacing it would replace the link, not the folder it points to
+        raise OutputExistsError(f"{str(out)!r} is a symbolic link: give the folder it points to")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{str(out)!r} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not replace:
+            raise OutputExistsError(f"{str(out)!r} already holds files; choose a new folder "
+                                    "or replace the earlier results (--replace; replace=True)")
+        if not _is_result_folder(out):
+            raise OutputExistsError(f"{str(out)!r} holds files that are not alliancesim results; "
+                                    "it is never replaced: choose a new folder")
+    return out
+
+
+def private_dir(parent: Path, name: str) -> Path:
+    """A new hidden folder ``parent/.NAME.*.tmp`` with ordinary permissions, to stage results in."""
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.", suffix=".tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders; results are ordinary folders
+    return tmp
+
+
+def _publish(tmp: Path, out: Path, *, replace: bool) -> None:
+    """Move the finished folder ``tmp`` to ``out`` in one rename (the old one, if replaced, goes after)."""
+    try:
+        os.rename(tmp, out)  # succeeds onto a missing or (POSIX) empty folder, atomically
+        return
+    except OSError as exc:
+        if not out.is_dir():
+            raise
+        if not any(out.iterdir()):  # Windows will not rename onto an empty folder: remove it first
+            out.rmdir()
+            os.rename(tmp, out)
+            return
+        if not replace:  # someone else's results arrived while this run was computed
+            raise OutputExistsError(f"{str(out)!r} was filled by someone else while this run was "
+                                    "written; its files are kept, choose a new folder") from exc
+    check_out_folder(out, replace=True)
+    old = private_dir(out.parent, out.name + ".old")
+    os.rename(out, old / "results")
+    os.rename(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_new(tmp: Path, folder: Path) -> Path:
+    """Move the finished folder ``tmp`` to ``folder``, or ``folder-2``, ``folder-3`` ... if taken.
+
+    Each attempt is one rename, so two writers racing for the same name each get
+    their own folder, whole (a rename onto a folder that has files fails).  Returns
+    the folder the files are now in.
+    """
+    candidate, n = folder, 1
+    while True:
+        try:
+            os.rename(tmp, candidate)
+            return candidate
+        except OSError:
+            if not candidate.exists():
+                raise
+        n += 1
+        candidate = folder.with_name(f"{folder.name}-{n}")
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | Path, *, replace: bool = False) -> Iterator[Path]:
+    """A hidden temporary folder beside ``out`` that becomes ``out`` when the block ends without error.
+
+    ``out`` is checked first (:func:`check_out_folder`) and the temporary folder is
+    made at once, so an unusable destination is found before any work is done.
+    Readers never see a half-written or mixed folder: either the old ``out``
+    (or none) or the complete new one.  On an error, or if the process is
+    stopped, the temporary folder is removed (``kill -9`` leaves a hidden
+    ``.NAME.*.tmp`` folder, never a partial ``out``).
+
+    Yields
+    ------
+    Path
+        The folder to write into.
+    """
+    # Absolute and normalised: "." or "runs/.." name a real folder with a parent to stage in.
+    out = Path(os.path.abspath(check_out_folder(out, replace=replace)))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = private_dir(out.parent, out.name)
+    except OSError as exc:
+        raise OutputFolderError(f"{str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        _publish(tmp, out, replace=replace)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_outputs(model: AllianceModel, out: str | Path, *, csv: bool = False,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write every table and ``summary.json`` to ``out``; returns the summary dict.
+                  extra: dict[str, Any] | None = None, replace: bool = False) -> dict[str, Any]:
+    """Write every table and ``summary.json`` to the folder ``out``; returns the summary dict.
 
     Parquet always; CSV too when ``csv`` is true.  The summary holds the
     package version, the code fingerprint, the engine that ran, the seed,
     parameters and the headline metrics of
-    :func:`alliancesim.metrics.summary_metrics`.
+    :func:`alliancesim.metrics.summary_metrics`.  The folder appears complete
+    or not at all (see :func:`staged_folder`).
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` is a file or a folder with files in it; with ``replace=True`` a
+        folder of earlier alliancesim results is replaced as a whole.
     """
+    with staged_folder(out, replace=replace) as tmp:
+        return write_outputs_into(model, tmp, csv=csv, extra=extra)
+
+
+def write_outputs_into(model: AllianceModel, out: Path, *, csv: bool = False,
+                       extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What :func:`write_outputs` writes, into the existing folder ``out`` (use a :func:`staged_folder`)."""
     from . import __version__
     from .metrics import summary_metrics
 

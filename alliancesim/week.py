@@ -395,7 +395,7 @@ def quality(r, t, w):
 
 
 @compiled
-def rupture_cause(w, intensity, u, j, P):
+def rupture_cause(w, u, j, P):
     """Which rupture this session brings, in order of precedence (0: none)."""
     if w.countertransference and u[U_CT_RUPTURE, j] < S.ENACTMENT_RUPTURE:
         return COUNTERTRANSFERENCE
@@ -424,7 +424,7 @@ def ruptures_and_repair(r, c, t, ri, week, intensity, u, j, episodes, n_episodes
     Returns the number of rupture episodes (one more if one opened).
     """
     grown = S.grow_bond(r.bond, w.quality, r.trust_rate, c.alliance_capacity, r.scar)
-    cause = rupture_cause(w, intensity, u, j, P)
+    cause = rupture_cause(w, u, j, P)
     open_before = r.open
     new = cause != NO_RUPTURE and not open_before
     in_play = new or open_before

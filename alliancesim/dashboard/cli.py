@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from ..cli import CliError, command
 from .export import EXPORT_DIR_ENV, export_root
+from .assets import install_command
 from .offline import dashboard_env, missing_assets, solara_cdn_dir, solara_command
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
@@ -65,6 +67,9 @@ def check_free(host: str, port: int) -> None:
         raise CliError(f"--host {host!r} is not an address this computer has ({exc.strerror})") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as sock:
+        # as the server (uvicorn) binds: connections closed a moment ago (TIME_WAIT, e.g. right
+        # after Ctrl-C) do not block the port, only something listening on it does
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(address)
         except OSError as exc:
@@ -94,9 +99,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
     check_free(args.host, args.port)
     missing = missing_assets()
     if missing:
-        print(f"alliancesim: warning: Solara's front-end files are missing from {solara_cdn_dir()} "
-              f"({', '.join(missing)}); the page needs internet until you run "
-              f"'{sys.executable} scripts/install_solara_assets.py'", file=sys.stderr)
+        print(f"alliancesim: warning: the dashboard's front-end files are missing from {solara_cdn_dir()} "
+              f"({', '.join(missing)}); the page needs internet until you run '{install_command()}'",
+              file=sys.stderr)
     if not is_loopback(args.host):
         print(f"alliancesim: warning: listening on {args.host}: anyone who can reach this computer on port "
               f"{args.port} can use the dashboard and write files to {export_dir}", file=sys.stderr)
@@ -104,13 +109,47 @@ def run_dashboard(args: argparse.Namespace) -> int:
     print(f"alliancesim dashboard: http://{shown}:{args.port}/  (Ctrl-C to stop; exports go to {export_dir})",
           flush=True)
     env = server_environment(preset, seed, export_dir.resolve(), offline=not missing)
-    process = subprocess.Popen(solara_command(args.host, args.port), env=env, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(solara_command(args.host, args.port), env=env, stdin=subprocess.DEVNULL,
+                               preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    # `kill PID` (SIGTERM) or a closed terminal (SIGHUP) stops the server too, not only Ctrl-C
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
         raise
+    except _Stop as stop:
+        stop_server(process)
+        return 128 + stop.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Stop(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum, frame) -> None:
+    raise _Stop(signum)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    """Linux: the server gets SIGTERM when this process dies, even by SIGKILL."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def stop_server(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Stop the Solara server: SIGTERM, then SIGKILL if it has not exited within ``timeout`` s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..metrics import weekly_columns
 from ..tables import session_table
 
 #: Event kinds by the question a teacher asks of the log ("what happened to the relationships?").
@@ -118,7 +119,7 @@ class Digest:
         """Weekly reporters as arrays (``week`` from 1), straight from the DataCollector."""
         model = self.model
         with self._lock, model_lock(model):
-            columns = model.datacollector.model_vars
+            columns = weekly_columns(model)  # not the run's headline metrics, collected at its end
             n = min((len(v) for v in columns.values()), default=0)
             key = (model.week, n)
             if key != self._weekly_key:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
-from ..tables import write_outputs
+from ..tables import private_dir, publish_new, write_outputs_into
 from . import figures as F
 from .digest import model_lock
 
@@ -31,14 +32,14 @@ def _slug(text: str) -> str:
 
 
 def run_folder(root: Path, preset: str, seed, week: int) -> Path:
-    """A new, unused folder name: ``<preset>-seed<seed>-week<week>-<date>-<time>[-n]``."""
+    """A folder name for an export: ``<preset>-seed<seed>-week<week>-<date>-<time>``.
+
+    The name may already be taken (two exports in the same second):
+    :func:`~alliancesim.tables.publish_new` then adds ``-2``, ``-3`` ... at the
+    moment the finished folder is moved into place.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = f"{_slug(preset)}-seed{seed}-week{week}-{stamp}"
-    folder, n = root / base, 1
-    while folder.exists():
-        n += 1
-        folder = root / f"{base}-{n}"
-    return folder
+    return root / f"{_slug(preset)}-seed{seed}-week{week}-{stamp}"
 
 
 def export_run(model, *, preset: str, rid: int | None = None, spread: tuple[list[dict], str] | None = None,
@@ -46,28 +47,38 @@ def export_run(model, *, preset: str, rid: int | None = None, spread: tuple[list
     """Write the current state of ``model``; returns the folder and the files written.
 
     ``rid``: the relationship on show in the inspector (its chart is exported);
-    ``spread``: results and title of the last "run N times", if any.
+    ``spread``: results and title of the last "run N times", if any.  Everything
+    is written into a hidden folder first and moved into place when complete,
+    so each export folder holds one run's files, whole.
     """
     root = export_root() if root is None else root
-    # One consistent week, even while the clinic plays: tables and pictures take their data
-    # under the model's lock; drawing the pictures (the slow part) happens after it is released.
-    with model_lock(model):
-        folder = run_folder(root, preset, model.seed, model.week)
-        write_outputs(model, folder, csv=True, extra={"preset": preset, "exported_from": "dashboard"})
-        pictures: list[tuple[F.Painter, str]] = [
-            (F.NetworkPainter(model.site_xy, model.params.town_radius_km).update(model), "clinic_map.png"),
-            (F.TimeSeriesPainter(model.horizon).update(model), "over_time.png"),
-        ]
-        if rid is not None:
-            pictures.append((F.RelationshipPainter().update(model, rid), f"relationship_{rid}.png"))
-        departures = F.handover_departures(model)
-        if departures:
-            pictures.append((F.HandoverPainter(departures).update(departures), "handover.png"))
-    for painter, name in pictures:
-        painter.save(folder / name)
-    if not departures:
-        F.message_figure(F.NO_HANDOVER_YET).savefig(folder / "handover.png", dpi=F.EXPORT_DPI)
-    if spread is not None and spread[0]:
-        F.spread_figure(*spread).savefig(folder / "spread.png", dpi=F.EXPORT_DPI)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = private_dir(root, "export")
+    try:
+        # One consistent week, even while the clinic plays: tables and pictures take their data
+        # under the model's lock; drawing the pictures (the slow part) happens after it is released.
+        with model_lock(model):
+            folder = run_folder(root, preset, model.seed, model.week)
+            write_outputs_into(model, staging, csv=True,
+                               extra={"preset": preset, "exported_from": "dashboard"})
+            pictures: list[tuple[F.Painter, str]] = [
+                (F.NetworkPainter(model.site_xy, model.params.town_radius_km).update(model), "clinic_map.png"),
+                (F.TimeSeriesPainter(model.horizon).update(model), "over_time.png"),
+            ]
+            if rid is not None:
+                pictures.append((F.RelationshipPainter().update(model, rid), f"relationship_{rid}.png"))
+            departures = F.handover_departures(model)
+            if departures:
+                pictures.append((F.HandoverPainter(departures).update(departures), "handover.png"))
+        for painter, name in pictures:
+            painter.save(staging / name)
+        if not departures:
+            F.message_figure(F.NO_HANDOVER_YET).savefig(staging / "handover.png", dpi=F.EXPORT_DPI)
+        if spread is not None and spread[0]:
+            F.spread_figure(*spread).savefig(staging / "spread.png", dpi=F.EXPORT_DPI)
+        folder = publish_new(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     files = sorted(p for p in folder.iterdir() if p.is_file())
     return folder, files

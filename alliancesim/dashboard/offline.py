@@ -1,54 +1,58 @@
-"""Serving the dashboard without internet: Solara's front end from a local cache.
+"""Serving the dashboard without internet: Solara's front end from files shipped in the package.
 
-Solara (1.64) serves its JavaScript and CSS through a proxy at ``/_solara/cdn/``
-that reads ``<venv>/share/solara/cdn/<name>@<version>/`` and, on a miss,
-downloads from a public CDN.  ``scripts/install_solara_assets.py`` (run by
-``scripts/setup.sh``) fills that cache; this module builds the environment that
-makes ``solara run`` use it and never reach the internet, and the command line
-that both ``alliancesim dashboard`` and the browser tests start.
+Solara (1.64) serves its JavaScript and CSS through a proxy at ``/_solara/cdn/`` that reads a
+local folder and, on a miss, downloads from a public CDN.  The package carries those files
+(:mod:`alliancesim.dashboard.assets`: built into the wheel, or fetched by ``scripts/setup.sh``
+in a source checkout); this module builds the environment that makes ``solara run`` read them,
+never reach the internet, and show a clear message on the page if a file is missing
+(``static/custom.js``), and the command line that both ``alliancesim dashboard`` and the browser
+tests start.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
 
+from . import assets as _assets
+
 #: The Solara app: ``solara run alliancesim.dashboard.app:page``.
 APP_SPEC = "alliancesim.dashboard.app:page"
 
-#: The asset installer, when the package runs from a source checkout (editable install).
-ASSETS_INSTALLER = Path(__file__).resolve().parents[2] / "scripts" / "install_solara_assets.py"
+#: Our page assets (``custom.js``: a message instead of a white page when a front-end file fails).
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 #: Dead loopback port: a cache miss fails at once instead of trying a public CDN.
 _NO_CDN = "http://127.0.0.1:9/"
 
 
-def solara_cdn_dir(prefix: str | os.PathLike = sys.prefix) -> Path:
-    """Where the installer puts Solara's front-end assets (and where Solara looks)."""
-    return Path(prefix) / "share" / "solara" / "cdn"
+def solara_cdn_dir() -> Path:
+    """The folder Solara's asset proxy reads: the front-end files shipped inside the package."""
+    return _assets.frontend_dir()
 
 
-def offline_solara_env(prefix: str | os.PathLike = sys.prefix) -> dict[str, str]:
+def offline_solara_env() -> dict[str, str]:
     """Environment that makes ``solara run`` serve its front end from the local cache
     and never contact a third party (telemetry off; a cache miss fails fast on a dead
     loopback port instead of downloading).  Use with ``--no-open --no-check-version``."""
     return {
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_ASSETS_PROXY": "True",
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(solara_cdn_dir(prefix)),
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(solara_cdn_dir()),
         "SOLARA_ASSETS_CDN": _NO_CDN,
+        "SOLARA_ASSETS_EXTRA_LOCATIONS": str(STATIC_DIR),
         "PYTHONUNBUFFERED": "1",
     }
 
 
-def dashboard_env(offline: bool = True, prefix: str | os.PathLike = sys.prefix) -> dict[str, str]:
+def dashboard_env(offline: bool = True) -> dict[str, str]:
     """Environment for serving the dashboard: offline (see :func:`offline_solara_env`) unless
     ``offline`` is false, never telemetry, and without Solara's "runs on Solara" banner, which
     would sit on top of the event list in a projected room."""
-    env = offline_solara_env(prefix) if offline else {
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1"}
+    env = offline_solara_env() if offline else {
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1",
+        "SOLARA_ASSETS_EXTRA_LOCATIONS": str(STATIC_DIR)}
     env.update({"SOLARA_THEME_SHOW_BANNER": "False", "SOLARA_THEME_TITLE": "alliancesim"})
     # Solara warns at every page load that its session cookie falls back to samesite=lax on
     # plain http; on a page served to this computer that is expected, and only noise.
@@ -57,25 +61,9 @@ def dashboard_env(offline: bool = True, prefix: str | os.PathLike = sys.prefix) 
     return env
 
 
-def missing_assets(prefix: str | os.PathLike = sys.prefix) -> list[str] | None:
-    """Asset packages not (completely) installed, e.g. ``["mermaid@10.8.0"]``.
-
-    ``None`` when the installer script is not available (installed from a wheel),
-    so completeness cannot be checked.
-    """
-    if not ASSETS_INSTALLER.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("_alliancesim_install_solara_assets", ASSETS_INSTALLER)
-    if spec is None or spec.loader is None:
-        return None
-    installer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(installer)
-    cdn = solara_cdn_dir(prefix)
-    return [
-        f"{name}@{version}"
-        for name, version, folder, required in installer.PACKAGES
-        if not installer.is_complete(cdn / folder, f"{name}@{version}", required)
-    ]
+def missing_assets() -> list[str]:
+    """Front-end packages not (completely) shipped, e.g. ``["mermaid@10.8.0"]``; empty when all are."""
+    return _assets.missing(solara_cdn_dir())
 
 
 def solara_command(host: str, port: int, app: str = APP_SPEC) -> list[str]:

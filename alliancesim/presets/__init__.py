@@ -4,7 +4,8 @@ A preset file looks like::
 
     title = "Clients slow to trust"
     summary = "One line on what this clinic is."
-    extends = "default"            # optional: start from another preset
+    extends = "default"            # optional: start from another preset (a name, or a
+                                   # .toml path relative to this file's folder)
     things_to_notice = ["...", "..."]
     things_to_try = ["..."]
 
@@ -64,8 +65,17 @@ def _read(path: Path) -> dict[str, Any]:
         raise PresetError(f"preset file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"preset file {str(path)!r} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise PresetError(f"preset file {str(path)!r} is not a TOML text file (not UTF-8 text)") from None
+    except IsADirectoryError:
+        raise PresetError(f"preset {str(path)!r} is a folder, not a .toml file") from None
     except OSError as exc:
         raise PresetError(f"cannot read preset file {str(path)!r}: {exc.strerror}") from None
+
+
+def _is_path(text: str) -> bool:
+    """A preset given as a file (``x.toml``, ``dir/x``) rather than a shipped preset's name."""
+    return Path(text).suffix == ".toml" or "/" in text or "\\" in text
 
 
 def load(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Preset:
@@ -76,7 +86,7 @@ def load(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Preset:
     """
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix != ".toml" and "/" not in text and "\\" not in text:
+    if not _is_path(text):
         path = HERE / f"{text}.toml"
         if not path.exists():
             raise PresetError(f"unknown preset {text!r}: choose one of {', '.join(names())}"
@@ -92,9 +102,25 @@ def load(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Preset:
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise PresetError(f"preset {str(path)!r}: [params] must be a table of name = value")
+    notes = {}
+    for key in ("things_to_notice", "things_to_try"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise PresetError(f"preset {str(path)!r}: {key} must be a list of sentences "
+                              f'(["...", "..."]), got {value!r}')
+        notes[key] = tuple(value)
+    for key in ("title", "summary"):
+        if key in data and not isinstance(data[key], str):
+            raise PresetError(f"preset {str(path)!r}: {key} must be text, got {data[key]!r}")
     merged: dict[str, Any] = {}
     if "extends" in data:
-        merged.update(load(data["extends"], _seen + (name,)).params)
+        parent = data["extends"]
+        if not isinstance(parent, str) or not parent:
+            raise PresetError(f"preset {str(path)!r}: extends must be a preset name or a .toml path, "
+                              f"got {parent!r}")
+        if _is_path(parent) and not Path(parent).is_absolute():
+            parent = str(path.parent / parent)  # a path is relative to this preset's own folder
+        merged.update(load(parent, _seen + (name,)).params)
     merged.update(params)
     try:
         validate(merged)
@@ -105,8 +131,8 @@ def load(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Preset:
         title=str(data.get("title", name)),
         summary=str(data.get("summary", "")),
         params=merged,
-        things_to_notice=tuple(data.get("things_to_notice", ())),
-        things_to_try=tuple(data.get("things_to_try", ())),
+        things_to_notice=notes["things_to_notice"],
+        things_to_try=notes["things_to_try"],
         path=path,
     )
 

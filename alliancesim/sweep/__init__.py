@@ -10,6 +10,12 @@ The command line does the same: ``alliancesim sweep``, ``alliancesim sensitivity
 and ``alliancesim report`` (see :mod:`alliancesim.sweep.cli`).
 """
 
+from pathlib import Path
+
+#: The example sweep specs (shipped with the package; ``alliancesim examples DIR`` copies them).
+#: In a checkout this is a link to ``experiments/examples/``.
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
 from .execute import Plan, SweepResult, plan_sweep, run_sweep
 from .spec import Spec, SpecError, Varied, load_spec
 from .storage import SweepError, load_runs, load_weekly, read_manifest
@@ -17,6 +23,7 @@ from .sensitivity import analyse  # noqa: E402
 from .report import make_report  # noqa: E402
 
 __all__ = [
+    "EXAMPLES_DIR",
     "Plan",
     "Spec",
     "SpecError",

@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from .storage import SweepError
-from .worker import init_pool_worker, run_task, run_tasks, worker_version
+from .worker import CodeMismatch, init_pool_worker, run_task, run_tasks, worker_version
 
 __all__ = ["MAX_ATTEMPTS", "DaskBackend", "PoolBackend", "SerialBackend", "make_backend"]
 
@@ -221,6 +221,7 @@ class DaskBackend:
                                  f"{' '.join(str(exc).split()) or type(exc).__name__}") from None
         self.client = client
         self.address = client.scheduler.address
+        self._quiet_logs()
         try:
             versions = client.run(worker_version)
         except Exception as exc:  # noqa: BLE001 - whatever the workers raise, it is one line
@@ -258,14 +259,26 @@ class DaskBackend:
 
         try:
             return [("ok", r) for r in fut.result()]
+        except CodeMismatch:
+            raise  # the sweep loop stops with a message saying what to do
         except KilledWorker as exc:
             message = f"KilledWorker: {' '.join(str(exc).split())}"
             # Several runs travelled together: send each alone again, so only the one that
             # kills its worker ends up failed.  A single run is recorded as failed.
             return [("retry" if n > 1 else "failed", message)] * n
         except Exception as exc:  # noqa: BLE001 - infrastructure: stop the sweep, keep what finished
-            raise SweepError(f"lost the run on the Dask cluster at {self.address}: "
-                             f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
+            from distributed.comm.core import CommClosedError
+
+            text = " ".join(str(exc).split())
+            # However the client learns of it (a closed stream, a cancelled future), it is one event.
+            lost = (isinstance(exc, (CommClosedError, OSError, TimeoutError)) or "connection-lost" in text
+                    or (self.client is not None and self.client.status != "running"))
+            if lost:
+                what = f"lost the connection to the Dask scheduler at {self.address} (it stopped, or the network failed)"
+            else:
+                what = f"lost a run on the Dask cluster at {self.address}: {type(exc).__name__}: {text}"
+            raise SweepError(f"{what}; the runs that finished are stored: start the scheduler again "
+                             "and run the same command to resume") from None
 
     def cancel(self, futures) -> None:
         futures = list(futures)
@@ -276,10 +289,33 @@ class DaskBackend:
         # A Dask future does not tell queued from running; let all of them finish.
         return []
 
+    #: Loggers of the client side of distributed: when the scheduler goes away they print
+    #: dozens of lines of chained tracebacks; the sweep says it in one line instead.
+    _NOISY = ("distributed.client", "distributed.batched", "distributed.comm", "distributed.core",
+              "distributed.utils")
+
+    def _quiet_logs(self) -> None:
+        import logging
+
+        self._log_levels = {name: logging.getLogger(name).level for name in self._NOISY}
+        for name in self._NOISY:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+    def _restore_logs(self) -> None:
+        import logging
+
+        for name, level in getattr(self, "_log_levels", {}).items():
+            logging.getLogger(name).setLevel(level)
+        self._log_levels = {}
+
     def stop(self, abandon: bool = False) -> None:
-        if self._own and self.client is not None:
-            self.client.close()
-            self.client = None
+        try:
+            if self._own and self.client is not None:
+                with contextlib.suppress(Exception):  # the scheduler may be what failed
+                    self.client.close(timeout=5)
+                self.client = None
+        finally:
+            self._restore_logs()
 
 
 def make_backend(*, workers: int | None = None, scheduler: str | None = None, client=None):

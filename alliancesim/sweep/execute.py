@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,8 @@ from .design import design_chunks, n_points
 from .progress import Progress
 from .seeding import point_id, run_key, run_seed
 from .spec import Spec, load_spec
-from .storage import RunWriter, SweepDir, run_schema
+from .storage import DamagedPartWarning, RunWriter, SweepDir, SweepError, run_schema
+from .worker import CodeMismatch
 
 __all__ = ["Plan", "SweepResult", "plan_sweep", "run_sweep"]
 
@@ -141,9 +143,25 @@ def _walk(spec: Spec, batches, done) -> Iterator[tuple[int, str, dict, int, str]
 
 
 def plan_sweep(spec: Spec) -> Plan:
-    """Count the runs of ``spec`` (builds the design in memory; runs nothing)."""
-    distinct = sum(1 for *_, r, _k in _walk(spec, design_chunks(spec), ()) if r == 0)
-    return Plan(points=n_points(spec), distinct=distinct, replicates=spec.replicates)
+    """Count the runs of ``spec`` without walking them (runs nothing).
+
+    A grid's points are all distinct (each parameter's values are), and so are
+    a Latin hypercube's when every varied parameter is a continuous number.
+    Other sampled designs are built (they are held in memory anyway, limited by
+    :data:`~alliancesim.sweep.spec.MAX_SAMPLED_POINTS`) to count the points that
+    coincide: Morris trajectories share grid levels, Saltelli's Sobol' matrices
+    repeat points for one parameter, lists and whole numbers repeat values.
+    """
+    points = n_points(spec)
+    continuous = all(v.param.type is float and v.kind != "values" for v in spec.varied)
+    if spec.design == "grid" or (spec.design == "lhs" and continuous):
+        distinct = points
+    else:
+        import pandas as pd
+
+        design = pd.concat([df[spec.names] for df in design_chunks(spec)], ignore_index=True)
+        distinct = int((~design.duplicated()).sum())
+    return Plan(points=points, distinct=distinct, replicates=spec.replicates)
 
 
 class _Interrupts:
@@ -236,7 +254,7 @@ class _Loop:
                "replicate": task["replicate"], "seed": task["seed"], "status": result["status"],
                "error": result["error"], "traceback": result["traceback"],
                "duration_s": result.get("duration_s"), "worker": result.get("worker"),
-               "alliancesim_version": result.get("version"),
+               "alliancesim_version": result.get("version"), "code_fingerprint": result.get("fingerprint"),
                "finished_at": _dt.datetime.now(_dt.UTC), **task["params"], **result["metrics"]}
         self.writer.add(row, result.get("weekly"))
         self.counts[result["status"]] += 1
@@ -251,7 +269,16 @@ class _Loop:
         unit = self._inflight.pop(fut, None)
         if unit is None:  # not ours any more (cancelled while abandoning)
             return
-        for task, (kind, value) in zip(unit, self.backend.outcome(fut, len(unit))):
+        try:
+            outcomes = self.backend.outcome(fut, len(unit))
+        except CodeMismatch as exc:
+            # Never store a row from other code: stop, keep what the right code made.  The failed
+            # task is released, or a resumed sweep would be handed the same failure by its key.
+            with contextlib.suppress(Exception):
+                self.backend.cancel([fut])
+            raise SweepError(f"{exc}; none of its results were stored. Stop that worker or install the "
+                             "same code on it, then run the same command again to resume") from None
+        for task, (kind, value) in zip(unit, outcomes):
             if kind == "retry":
                 if getattr(self.backend, "restarts", 0) > self._restarts_seen:
                     self._restarts_seen = self.backend.restarts
@@ -354,9 +381,12 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
         Before anything runs: a bad spec, a folder holding another sweep or
         in use by another sweep, an unreachable scheduler.
     """
+    from ..runner import code_fingerprint
+
     started = time.perf_counter()
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
+    warn_set_aside = log is None and not progress  # nobody sees the log: say it as a warning
     if log is None:
         log = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
     schema = run_schema(spec.metrics)
@@ -370,6 +400,11 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
                 if dropped:
                     log(f"retrying {dropped} failed run{'s' if dropped != 1 else ''}")
             done = sdir.finished()
+            for note in sdir.set_aside:  # damaged parts found on entering, or while reading
+                if warn_set_aside:
+                    warnings.warn(note.removeprefix("warning: "), DamagedPartWarning, stacklevel=2)
+                else:
+                    log(note)
             distinct = 0
             todo = 0
             for *_, r, key in _walk(spec, sdir.design_batches(), ()):
@@ -380,16 +415,19 @@ def run_sweep(spec: Spec | str | Path, out: str | Path, *, workers: int | None =
             ok_before = sum(1 for k, s in done.items() if s == "ok")
             failed_before = len(done) - ok_before
             log(f"{spec.name}: {plan.describe(spec)}")
+            for note in spec.notes:
+                log(f"warning: {note}")
             if not todo:
                 log(f"nothing to run: all {plan.runs} runs are stored in {sdir.path}")
                 return SweepResult(sdir.path, plan.runs, len(done), 0, ok_before, failed_before, False,
                                    None, time.perf_counter() - started)
             skipped = f"{len(done)} already stored, " if done else ""
             log(f"{skipped}{todo} to run {backend.describe()}")
+            fingerprint = code_fingerprint()
             tasks = (
                 {"key": key, "point": point, "point_id": pid, "replicate": r,
                  "seed": run_seed(spec.seed, pid, r, spec.seeding), "params": params,
-                 "metrics": spec.metrics, "weekly": spec.weekly}
+                 "metrics": spec.metrics, "weekly": spec.weekly, "fingerprint": fingerprint}
                 for point, pid, params, r, key in _walk(spec, sdir.design_batches(), done)
             )
             writer = RunWriter(sdir, schema, flush_runs=spec.flush_runs, flush_seconds=spec.flush_seconds)

@@ -34,9 +34,21 @@ from .seeding import point_id
 from .spec import Spec
 from .storage import SweepDir, SweepError, atomic_write, load_runs, read_manifest
 
-__all__ = ["Indices", "analyse", "bar_chart", "format_table", "overview_chart", "write_outputs"]
+__all__ = ["Indices", "NoisyIndicesWarning", "analyse", "bar_chart", "format_table", "overview_chart",
+           "write_outputs"]
 
 METHOD_TITLES = {"sobol": "Sobol'", "morris": "Morris"}
+
+#: Below this many base samples N, Sobol' indices are mostly noise (SALib's examples use 1024).
+MIN_SOBOL_N = 64
+#: Below this many trajectories, Morris' mu* is mostly noise (Campolongo et al. use 10 to 20).
+MIN_MORRIS_TRAJECTORIES = 10
+#: Sobol' indices are shares of variance; estimates further than this outside 0-1 are noise.
+_SHARE_SLACK = 0.1
+
+
+class NoisyIndicesWarning(UserWarning):
+    """Sensitivity indices that cannot be told from noise (too few samples, intervals too wide)."""
 
 
 @dataclass
@@ -56,6 +68,8 @@ class Indices:
     conf_level : float
     points : int
         Design points used.
+    warnings : list of str
+        Why the indices may be noise (see :func:`noise_warnings`), one line each.
     """
 
     method: str
@@ -64,6 +78,9 @@ class Indices:
     skipped: dict[str, str] = field(default_factory=dict)
     conf_level: float = 0.95
     points: int = 0
+    #: One line per reason to distrust the indices (too few samples, intervals as wide as the
+    #: indices, shares outside 0-1); empty when none was found.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def metrics(self) -> list[str]:
@@ -161,7 +178,50 @@ def analyse(spec: Spec, path: str | Path, *, metrics: list[str] | None = None) -
     table = pd.DataFrame(rows, columns=cols)
     second = pd.DataFrame(s2rows, columns=["metric", "parameter", "other", "S2", "S2_conf"]) \
         if spec.second_order else None
-    return Indices(spec.design, table, second, skipped, spec.conf_level, n)
+    ind = Indices(spec.design, table, second, skipped, spec.conf_level, n)
+    ind.warnings = noise_warnings(ind, spec.samples)
+    import warnings
+
+    for line in ind.warnings:
+        warnings.warn(line, NoisyIndicesWarning, stacklevel=2)
+    return ind
+
+
+def noise_warnings(ind: Indices, samples: int) -> list[str]:
+    """Reasons to distrust ``ind``: one line for too few samples, one per noisy metric.
+
+    A metric's indices are called noise when the most influential parameter's
+    confidence half-width is as large as its index (it cannot be told from 0),
+    or (Sobol') an index lies outside 0 to 1 or the first-order indices add up
+    to more than 1 -- impossible for shares of variance, so sampling error.
+    """
+    out = []
+    if not len(ind.table):
+        return out
+    if ind.method == "sobol" and samples < MIN_SOBOL_N:
+        out.append(f"only N={samples} base samples: Sobol' indices need N of {MIN_SOBOL_N} or more "
+                   "(more for many parameters) to be more than noise")
+    if ind.method == "morris" and samples < MIN_MORRIS_TRAJECTORIES:
+        out.append(f"only {samples} Morris trajectories: mu* needs {MIN_MORRIS_TRAJECTORIES} or more "
+                   "to rank parameters reliably")
+    key, conf = ("ST", "ST_conf") if ind.method == "sobol" else ("mu_star", "mu_star_conf")
+    for metric, df in ind.table.groupby("metric", sort=False):
+        reasons = []
+        top = df.loc[df[key].abs().idxmax()]
+        if top[conf] >= abs(top[key]) > 0:
+            reasons.append(f"the largest {key} ({top['parameter']}: {_pm(top[key], top[conf])}) is no "
+                           "larger than its confidence half-width")
+        if ind.method == "sobol":
+            values = df[["S1", "ST"]].to_numpy(dtype=float)
+            outside = (values < -_SHARE_SLACK) | (values > 1 + _SHARE_SLACK)
+            if outside.any():
+                reasons.append(f"indices outside 0 to 1 (from {_g(np.nanmin(values))} to {_g(np.nanmax(values))})")
+            total = float(df["S1"].clip(lower=0).sum())
+            if total > 1 + _SHARE_SLACK:
+                reasons.append(f"first-order indices add up to {total:.2f} (more than 1)")
+        if reasons:
+            out.append(f"{metric}: the indices look like noise: " + "; ".join(reasons))
+    return out
 
 
 def format_table(ind: Indices) -> str:
@@ -186,6 +246,9 @@ def format_table(ind: Indices) -> str:
         lines.append("")
     for metric, why in ind.skipped.items():
         lines.append(f"{metric}: skipped: {why}")
+    if ind.warnings:
+        lines.append("")
+        lines.extend(f"warning: {w}" for w in ind.warnings)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -246,38 +309,74 @@ def overview_chart(ind: Indices, path: Path) -> Path:
     if ind.method == "morris":
         grid = grid / grid.max(axis=0).replace(0, np.nan)
     values = grid.to_numpy(dtype=float)
+    shown, labels = heat_cells(values)
     longest = max((len(str(p)) for p in grid.index), default=10)
     fig = Figure(figsize=(1.5 + 0.085 * longest + 0.75 * len(grid.columns),
                           1.9 + 0.42 * len(grid.index) + 0.06 * max(len(m) for m in grid.columns)),
                  layout="constrained")
     ax = fig.add_subplot()
-    im = ax.imshow(np.clip(values, 0, 1), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"].with_extremes(bad="#d9d9d9")  # grey: no colour on the 0-1 scale
+    im = ax.imshow(shown, cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(grid.index)), grid.index, fontsize=8)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            v = values[i, j]
-            if math.isfinite(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if v < 0.6 else "black")
+            if labels[i][j]:
+                v = shown[i, j]
+                dark = np.ma.is_masked(v) or v >= 0.6
+                ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=7,
+                        color="black" if dark else "white")
     label = "ST" if ind.method == "sobol" else "\u03bc* / largest \u03bc*"
     fig.colorbar(im, ax=ax, label=label, shrink=0.9, pad=0.02)
-    ax.set_title("total-order Sobol' index" if ind.method == "sobol"
-                 else "Morris \u03bc*, scaled per metric", fontsize=9)
+    title = "total-order Sobol' index" if ind.method == "sobol" else "Morris \u03bc*, scaled per metric"
+    if np.ma.count_masked(shown) > np.isnan(values).sum():
+        title += "\ngrey with !: outside 0 to 1, so sampling noise (take more samples)"
+    ax.set_title(title, fontsize=9)
     return _save(fig, path)
 
 
+def heat_cells(values: np.ndarray) -> tuple[np.ma.MaskedArray, list[list[str]]]:
+    """Colours and labels of the overview's cells.
+
+    Values outside 0 to 1 are masked (drawn grey, not in the colour of 0 or 1) and
+    labelled with a ``!``; NaN cells are masked and unlabelled.
+
+    Parameters
+    ----------
+    values : ndarray, shape (parameters, metrics)
+
+    Returns
+    -------
+    shown : masked array, same shape, values in 0 to 1
+    labels : list of lists of str, same shape
+    """
+    finite = np.isfinite(values)
+    inside = finite & (values >= -0.005) & (values <= 1.005)  # rounding to 2 digits stays in range
+    shown = np.ma.masked_array(np.where(inside, np.clip(values, 0, 1), 0.0), mask=~inside)
+    labels = [[(f"{v:.2f}" if ok else f"{v:.2f}!") if fin else "" for v, ok, fin in zip(row, ins, frow)]
+              for row, ins, frow in zip(values, inside, finite)]
+    return shown, labels
+
+
 def write_outputs(ind: Indices, folder: Path) -> list[Path]:
-    """``indices.csv`` (and ``second_order.csv``), one bar chart per metric and an overview."""
+    """``indices.csv`` (and ``second_order.csv``), ``summary.txt`` (the table and any warnings),
+    one bar chart per metric and an overview."""
     folder = Path(folder)
     written = []
     csv = folder / "indices.csv"
-    atomic_write(csv, lambda tmp: ind.table.to_csv(tmp, index=False, float_format="%.6g"))
+    # Full precision: the numbers read back are the numbers computed.
+    atomic_write(csv, lambda tmp: ind.table.to_csv(tmp, index=False))
     written.append(csv)
     if ind.second_order is not None:
         s2 = folder / "second_order.csv"
-        atomic_write(s2, lambda tmp: ind.second_order.to_csv(tmp, index=False, float_format="%.6g"))
+        atomic_write(s2, lambda tmp: ind.second_order.to_csv(tmp, index=False))
         written.append(s2)
+    summary = folder / "summary.txt"
+    # The table as printed, with the warnings: whoever opens the folder later sees them too.
+    atomic_write(summary, lambda tmp: Path(tmp).write_text(format_table(ind)))
+    written.append(summary)
     for metric in ind.metrics:
         written.append(bar_chart(ind, metric, folder / f"{metric}.png"))
     if len(ind.metrics) > 1:

@@ -82,6 +82,10 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "triangular": ("low", "mode", "high"),
     "normal": ("mean", "sd", "low", "high"),
 }
+#: At most this many values per varied parameter in a grid (``steps``, or a range over ``step``).
+MAX_VALUES = 1_000_000
+#: At most this many points in a sampled design (LHS, Sobol', Morris: built in memory).
+MAX_SAMPLED_POINTS = 5_000_000
 #: How run seeds relate across design points.
 SEEDINGS: tuple[str, ...] = ("independent", "common")
 
@@ -228,6 +232,9 @@ class Spec:
         Metrics ``alliancesim sensitivity`` analyses (None: all stored).
     conf_level, resamples : float, int
         Confidence level and bootstrap resamples of the indices.
+    notes : tuple of str
+        Warnings found while checking (e.g. some design points break a rule
+        between parameters, so their runs will fail); one line each.
     """
 
     name: str
@@ -251,6 +258,7 @@ class Spec:
     resamples: int = 1000
     description: str = ""
     text: str = field(default="", compare=False, repr=False)
+    notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def years(self) -> float:
@@ -427,6 +435,12 @@ def _parse(data: Mapping[str, Any], *, source: str, root: Path, text: str) -> Sp
                       + {"lhs": "number of points", "sobol": "N base samples (a power of 2)",
                          "morris": "number of trajectories"}[method])
         samples = _int(samples, "[design] samples", err, minimum=2 if method != "lhs" else 1)
+        d = len(data.get("vary", {}) if isinstance(data.get("vary"), dict) else ())
+        per = {"lhs": 1, "sobol": (2 * d + 2) if design.get("second_order") is True else d + 2,
+               "morris": d + 1}[method]
+        if samples * per > MAX_SAMPLED_POINTS:
+            raise err(f"[design] samples={samples:,} gives {samples * per:,} design points, more than "
+                      f"{MAX_SAMPLED_POINTS:,} (a sampled design is built in memory): choose fewer samples")
         if method == "sobol" and samples & (samples - 1):
             lower = 1 << (samples.bit_length() - 1)
             raise err(f"[design] samples={samples} must be a power of 2 for the Sobol' design "
@@ -458,6 +472,7 @@ def _parse(data: Mapping[str, Any], *, source: str, root: Path, text: str) -> Sp
         varied.append(_parse_varied(name, param, table, method, lambda m, n=name: err(f"[vary.{n}] {m}")))
     if method != "grid" and not varied:
         raise err(f"the {method} design needs at least one [vary.NAME] table")
+    notes = _check_combinations(base, varied, err)
 
     # --- run counts and seeds ----------------------------------------------------------------
     replicates = _int(data.get("replicates", 1), "replicates", err, minimum=1)
@@ -503,8 +518,58 @@ def _parse(data: Mapping[str, Any], *, source: str, root: Path, text: str) -> Sp
         levels=levels, replicates=replicates, seed=seed, seeding=seeding, metrics=metrics,
         weekly=weekly, flush_runs=flush_runs, flush_seconds=flush_seconds,
         sensitivity_metrics=sens_metrics, conf_level=conf_level, resamples=resamples,
-        description=description, text=text,
+        description=description, text=text, notes=notes,
     )
+
+
+#: Above this many corners of the varied box, corners are checked one parameter at a time.
+_MAX_CORNERS = 4096
+
+
+def _check_combinations(base: dict[str, Any], varied: list[Varied], err) -> tuple[str, ...]:
+    """Find runs that would break a rule between parameters; returns warnings (one line each).
+
+    The rules (:class:`alliancesim.params.Params` checks them) are sums and
+    orderings of numbers, so if any point of the design breaks one, a corner of
+    the box spanned by the varied parameters' lowest and highest values does:
+    checking the corners, not the points, keeps this instant for any design size.
+
+    Raises ``err(...)`` when every corner breaks a rule (every run would fail: a
+    ``[fixed]`` value, the preset and ``years``, or the whole varied box);
+    returns a warning naming one bad corner when only some runs would fail.
+    """
+    import itertools
+
+    from ..params import Params
+
+    def extremes(v: Varied) -> list[Any]:
+        if v.param.type in (int, float):
+            ends = v.values or (v.low, v.high)
+            return sorted({min(ends), max(ends)})
+        return list(dict.fromkeys(v.values))
+
+    def problem(changes: dict[str, Any]) -> str | None:
+        try:
+            Params(**{**base, **changes})
+        except ParameterError as exc:
+            at = ", ".join(f"{k}={_fmt(x)}" for k, x in changes.items())
+            return f"[vary] at {at}: {exc}" if at else str(exc)
+        return None
+
+    options = [extremes(v) for v in varied]
+    names = [v.name for v in varied]
+    if math.prod(len(o) for o in options) <= _MAX_CORNERS:
+        corners = [dict(zip(names, c)) for c in itertools.product(*options)]
+    else:  # too many corners: each parameter alone at its ends
+        corners = [{name: value} for name, opts in zip(names, options) for value in opts]
+    problems = [problem(c) for c in corners]
+    bad = [p for p in problems if p is not None]
+    if bad and len(bad) == len(problems):
+        common = problem({})  # the same rule broken whatever is varied: name it without a corner
+        raise err(common if common is not None and all(p.endswith(common) for p in bad) else bad[0])
+    if bad:
+        return (f"some runs will fail and be recorded as failed: {bad[0]}",)
+    return ()
 
 
 def _metric_list(value: Any, what: str, err) -> tuple[str, ...]:
@@ -572,12 +637,17 @@ def _parse_varied(name: str, param: Param, table: dict[str, Any], method: str, e
                       "or step = size" + (", not both" if extra else ""))
         if "steps" in table:
             steps = _int(table["steps"], "steps", err, minimum=2)
+            if steps > MAX_VALUES:
+                raise err(f"steps={steps:,} is more than {MAX_VALUES:,} values: choose fewer steps")
             grid = np.linspace(low, high, steps)
         else:
             step = table["step"]
             if isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0:
                 raise err(f"step must be a number above 0, got {step!r}")
             n = math.floor((high - low) / step + 1e-9)
+            if n + 1 > MAX_VALUES:
+                raise err(f"step={_fmt(step)} gives {n + 1:,} values from {_fmt(low)} to {_fmt(high)}, "
+                          f"more than {MAX_VALUES:,}: choose a larger step")
             grid = low + step * np.arange(n + 1)
         if param.type is int:
             vals = tuple(dict.fromkeys(int(round(x)) for x in grid))

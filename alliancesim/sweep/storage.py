@@ -8,8 +8,8 @@ Layout of ``DIR``::
     design.parquet       the design points (values, and unit coordinates for sampled designs)
     runs/part-000001.parquet, ...
                          one row per finished run: key, point, replicate, seed, status,
-                         error, traceback, duration, worker, version, every parameter,
-                         every stored metric
+                         error, traceback, duration, worker, version, code fingerprint of
+                         the worker that made it, every parameter, every stored metric
     weekly/part-000001.parquet, ...
                          with ``[outputs] weekly = true``: one row per run and week
     .lock                held while a sweep writes (a second writer is refused)
@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from ..params import REGISTRY
 
 __all__ = [
+    "DamagedPartWarning",
     "META_COLUMNS",
     "RunWriter",
     "SweepDir",
@@ -66,6 +67,7 @@ META_COLUMNS: dict[str, pa.DataType] = {
     "duration_s": pa.float64(),
     "worker": pa.string(),
     "alliancesim_version": pa.string(),
+    "code_fingerprint": pa.string(),
     "finished_at": pa.timestamp("ms", tz="UTC"),
 }
 _PARAM_TYPES = {int: pa.int64(), float: pa.float64(), bool: pa.bool_(), str: pa.string()}
@@ -115,10 +117,64 @@ def atomic_write(path: Path, write) -> None:
     _fsync_dir(path.parent)
 
 
+class DamagedPartWarning(UserWarning):
+    """A part file of a sweep folder that cannot be read (truncated, empty, overwritten)."""
+
+
+#: Where damaged parts are moved (inside the sweep folder), so that no one reads them again.
+DAMAGED = "damaged"
+
+
 def _parts(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if _PART.match(p.name)), key=lambda p: p.name)
+
+
+def part_problem(part: Path) -> str | None:
+    """Why ``part`` cannot be a whole Parquet file (one line), or None if it looks whole.
+
+    Reads 12 bytes: the magic number at both ends and the footer's length, which
+    a truncated or empty file cannot have right; cheap enough for every part of
+    a big sweep at every start.  (Damage inside the data is found when the data
+    is read: see :func:`_read_parts`.)
+    """
+    try:
+        size = part.stat().st_size
+        if size == 0:
+            return "empty file (0 bytes)"
+        with part.open("rb") as fh:
+            head = fh.read(4)
+            fh.seek(max(0, size - 8))
+            tail = fh.read(8)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if size < 12 or head != b"PAR1" or tail[4:] != b"PAR1":
+        return f"not a whole Parquet file: magic bytes not found ({size} bytes; truncated?)"
+    if int.from_bytes(tail[:4], "little") > size - 12:
+        return f"not a whole Parquet file: its footer is longer than the file ({size} bytes; truncated?)"
+    return None
+
+
+def _warn_damaged(part: Path, problem: str, action: str) -> None:
+    import warnings
+
+    where = f"{part.parent.name}/{part.name}"
+    warnings.warn(f"{where} in {str(part.parent.parent)!r} is damaged ({problem}); {action}",
+                  DamagedPartWarning, stacklevel=3)
+
+
+def _readable(parts: list[Path]) -> list[Path]:
+    """``parts`` without the damaged ones (each skipped with a DamagedPartWarning)."""
+    good = []
+    for part in parts:
+        problem = part_problem(part)
+        if problem is None:
+            good.append(part)
+        else:
+            _warn_damaged(part, problem, "skipped; running the same sweep again sets it aside and redoes "
+                                         "its runs")
+    return good
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -135,13 +191,48 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise SweepError(f"cannot read {str(file)!r}: {exc}") from None
 
 
-def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None) -> pa.Table | None:
+def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None,
+                on_damaged=None) -> pa.Table | None:
+    """The rows of the readable ``parts``, or None.
+
+    Damaged parts are skipped with a DamagedPartWarning, or handed to
+    ``on_damaged(part, problem)`` when given (the sweep sets them aside).
+    """
+    def damaged(part: Path, problem: str, in_data: bool = False) -> None:
+        if on_damaged is not None:
+            on_damaged(part, problem)
+        elif in_data:  # the footer reads, so a sweep's start does not notice: say what to do
+            _warn_damaged(part, problem, "skipped; to redo its runs, move it out of the folder and run "
+                                         "the same sweep again")
+        else:
+            _warn_damaged(part, problem, "skipped; running the same sweep again sets it aside and redoes "
+                                         "its runs")
+
+    good = []
+    for part in parts:
+        problem = part_problem(part)
+        if problem is None:
+            good.append(part)
+        else:
+            damaged(part, problem)
+    parts = good
     if not parts:
         return None
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset([str(p) for p in parts], format="parquet")
-    return dataset.to_table(columns=columns, filter=filter_)
+    try:
+        dataset = ds.dataset([str(p) for p in parts], format="parquet")
+        return dataset.to_table(columns=columns, filter=filter_)
+    except (OSError, pa.ArrowException):
+        pass
+    # A part whose footer reads but whose data does not: find it by reading the parts one by one.
+    tables = []
+    for part in parts:
+        try:
+            tables.append(ds.dataset(str(part), format="parquet").to_table(columns=columns, filter=filter_))
+        except (OSError, pa.ArrowException) as exc:
+            damaged(part, " ".join(str(exc).split()), in_data=True)
+    return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
 def load_runs(path: str | Path, columns: list[str] | None = None, *,
@@ -201,6 +292,8 @@ class SweepDir:
         self.manifest_path = self.path / "manifest.json"
         self.design_path = self.path / "design.parquet"
         self._lock_fd: int | None = None
+        #: One line per damaged part that entering the folder set aside (for the sweep to show).
+        self.set_aside: list[str] = []
 
     # --- lock and cleanup ----------------------------------------------------------------------
     def __enter__(self) -> SweepDir:
@@ -240,10 +333,42 @@ class SweepDir:
                 for p in folder.iterdir():
                     if p.name.startswith(".") and p.name.endswith(".tmp"):
                         p.unlink(missing_ok=True)
+        self.set_aside = self._set_aside_damaged()
         runs = {p.name for p in _parts(self.runs_dir)}
         for p in _parts(self.weekly_dir):
             if p.name not in runs:
                 p.unlink()
+
+    def _set_aside_damaged(self) -> list[str]:
+        """Move unreadable parts (and their runs/weekly partner) to ``damaged/``; one line each.
+
+        Their runs are then missing from the folder, so this sweep redoes them.
+        A part is moved, not deleted: what was in it may still be of use to someone.
+        """
+        notes: list[str] = []
+        for folder in (self.runs_dir, self.weekly_dir):
+            for part in _parts(folder):
+                problem = part_problem(part)
+                if problem is not None:
+                    notes.append(self._set_aside(part, problem))
+        return notes
+
+    def _set_aside(self, part: Path, problem: str) -> str:
+        """Move ``part`` and its partner (runs/weekly of the same number) to ``damaged/``."""
+        import datetime
+
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self.path / DAMAGED
+        target.mkdir(exist_ok=True)
+        moved = []
+        for partner in (self.runs_dir / part.name, self.weekly_dir / part.name):
+            if partner.exists():
+                dest = target / f"{partner.parent.name}-{partner.stem}-{stamp}{partner.suffix}"
+                os.replace(partner, dest)
+                moved.append(f"{partner.parent.name}/{partner.name}")
+                _fsync_dir(partner.parent)
+        return (f"warning: {part.parent.name}/{part.name} is damaged ({problem}); moved "
+                f"{' and '.join(moved)} to {DAMAGED}/ and its runs will be redone")
 
     # --- manifest and design -----------------------------------------------------------------
     def prepare(self, spec, design_chunks, n_points: int, n_runs: int) -> None:
@@ -330,8 +455,13 @@ class SweepDir:
 
     # --- finished runs -----------------------------------------------------------------------
     def finished(self) -> dict[str, str]:
-        """``{key: status}`` of every run already stored."""
-        table = _read_parts(_parts(self.runs_dir), ["key", "status"])
+        """``{key: status}`` of every run already stored.
+
+        A part that cannot be read is set aside (see :meth:`_set_aside_damaged`; its
+        note joins :attr:`set_aside`), so its runs count as not done and are redone.
+        """
+        table = _read_parts(_parts(self.runs_dir), ["key", "status"],
+                            on_damaged=lambda part, problem: self.set_aside.append(self._set_aside(part, problem)))
         if table is None:
             return {}
         return dict(zip(table.column("key").to_pylist(), table.column("status").to_pylist()))
@@ -342,7 +472,14 @@ class SweepDir:
 
         dropped = 0
         for part in _parts(self.runs_dir):
-            table = pq.read_table(part)
+            try:
+                problem = part_problem(part)
+                table = pq.read_table(part) if problem is None else None
+            except (OSError, pa.ArrowException) as exc:
+                problem, table = " ".join(str(exc).split()), None
+            if table is None:  # damaged: set aside, and its runs (failed or not) are redone
+                self.set_aside.append(self._set_aside(part, problem))
+                continue
             failed = pc.equal(table.column("status"), "failed")
             n = pc.sum(failed).as_py() or 0
             if not n:
@@ -430,10 +567,8 @@ class RunWriter:
         name = f"part-{self._next:06d}.parquet"
         table = pa.Table.from_pylist(self._rows, schema=self.schema)
         if self._weekly:
+            # Columns keep the types the weekly table declares (counts stay whole numbers).
             weekly = pd.concat(self._weekly, ignore_index=True)
-            for col in weekly.columns:
-                if col not in ("key", "week"):
-                    weekly[col] = weekly[col].astype("float64")
             wtable = pa.Table.from_pandas(weekly, preserve_index=False)
             atomic_write(self.dir.weekly_dir / name,
                          lambda tmp: pq.write_table(wtable, tmp, compression="zstd"))

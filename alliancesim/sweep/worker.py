@@ -18,7 +18,31 @@ import time
 import traceback
 from typing import Any
 
-__all__ = ["dask_setup", "init_pool_worker", "run_task", "run_tasks", "worker_version"]
+__all__ = ["CodeMismatch", "dask_setup", "init_pool_worker", "run_task", "run_tasks", "worker_version"]
+
+
+class CodeMismatch(RuntimeError):
+    """A worker whose model code differs from the sweep's (its results would mix two models)."""
+
+
+def _check_code(expected: str | None) -> str:
+    """The worker's code fingerprint; raises CodeMismatch if it is not ``expected``."""
+    from ..runner import code_fingerprint
+
+    mine = code_fingerprint()
+    if expected is not None and mine != expected:
+        raise CodeMismatch(f"worker {_where()} runs other alliancesim code (code fingerprint {mine}, "
+                           f"the sweep's is {expected})")
+    return mine
+
+
+def _where() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def dask_setup(worker=None) -> None:
@@ -39,7 +63,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     ----------
     task : dict
         ``key``, ``params`` (every registered parameter), ``seed`` (int),
-        ``metrics`` (names to keep) and ``weekly`` (bool).
+        ``metrics`` (names to keep), ``weekly`` (bool) and optionally
+        ``fingerprint``: the sweep's code fingerprint, which this worker's must match.
 
     Returns
     -------
@@ -47,14 +72,22 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         ``key``, ``status`` (``"ok"`` or ``"failed"``), ``error`` (one line,
         ``None`` when ok), ``traceback``, ``metrics`` (name -> float; NaN is a
         legal value), ``weekly`` (DataFrame or ``None``), ``duration_s``,
-        ``worker`` (``host:pid``) and ``version`` (the worker's alliancesim).
+        ``worker`` (``host:pid``), ``version`` (the worker's alliancesim) and
+        ``fingerprint`` (its code fingerprint).
+
+    Raises
+    ------
+    CodeMismatch
+        The worker runs other model code than the sweep (nothing is run): a
+        result from it would not be the sweep's model's.
     """
     from .. import __version__
 
+    fingerprint = _check_code(task.get("fingerprint"))
     started = time.perf_counter()
     out: dict[str, Any] = {"key": task["key"], "status": "ok", "error": None, "traceback": None,
                            "metrics": {}, "weekly": None, "version": __version__,
-                           "worker": f"{socket.gethostname()}:{os.getpid()}"}
+                           "fingerprint": fingerprint, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         from ..metrics import summary_metrics
         from ..runner import simulate

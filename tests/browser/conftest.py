@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from alliancesim.dashboard import offline as _offline
+from alliancesim.dashboard.assets import install_command
 from alliancesim.dashboard.export import EXPORT_DIR_ENV
 
 # ---------------------------------------------------------------------------------------------
@@ -50,7 +51,6 @@ DASHBOARD_APP_ENV = "ALLIANCESIM_DASHBOARD_APP"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BROWSER_TEST_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
-ASSETS_INSTALLER = REPO_ROOT / "scripts" / "install_solara_assets.py"
 
 SERVER_START_TIMEOUT = 90.0  # seconds until /readyz must answer
 SERVER_STOP_TIMEOUT = 15.0
@@ -83,15 +83,15 @@ def is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def solara_cdn_dir(prefix: str | os.PathLike = sys.prefix) -> Path:
-    """Where scripts/install_solara_assets.py puts the assets (and where solara looks)."""
-    return _offline.solara_cdn_dir(prefix)
+def solara_cdn_dir() -> Path:
+    """Where the package keeps the front-end files (and where solara looks)."""
+    return _offline.solara_cdn_dir()
 
 
-def offline_solara_env(prefix: str | os.PathLike = sys.prefix) -> dict[str, str]:
-    """Environment that makes ``solara run`` serve its front end from the local cache and
+def offline_solara_env() -> dict[str, str]:
+    """Environment that makes ``solara run`` serve its front end from the package's files and
     never contact a third party (see ``alliancesim.dashboard.offline``)."""
-    return _offline.offline_solara_env(prefix)
+    return _offline.offline_solara_env()
 
 
 def dashboard_app_spec() -> str:
@@ -113,13 +113,11 @@ def _chromium_missing_reason() -> str | None:
 def _missing_assets_reason() -> str | None:
     """None if every asset folder the installer manages is complete."""
     missing = _offline.missing_assets()
-    if missing is None:
-        return f"cannot load {ASSETS_INSTALLER}"
     if not missing:
         return None
     return (
         f"Solara front-end assets missing in {solara_cdn_dir()}: {', '.join(missing)}; "
-        f"run: {sys.executable} scripts/install_solara_assets.py"
+        f"run: {install_command()}"
     )
 
 

@@ -67,3 +67,62 @@ def test_alliancesim_dashboard_serves_offline_on_loopback(tmp_path, artifacts_di
                 process.wait()
         log.close()
     assert process.returncode in (0, 130, -signal.SIGINT)
+
+
+def _start(port: int, log_path, export_dir) -> subprocess.Popen:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "alliancesim", "dashboard", "--port", str(port), "--export-dir", str(export_dir)],
+            cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait_until_serving(process: subprocess.Popen, port: int, log_path) -> None:
+    deadline = time.monotonic() + 90
+    while not _answers(f"http://127.0.0.1:{port}/readyz"):
+        assert process.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, "the dashboard did not start within 90 s"
+        time.sleep(0.3)
+
+
+def _wait_until_closed(port: int, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while listening_addresses(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_restart_right_after_ctrl_c_and_kill_pid_stops_the_server(tmp_path, artifacts_dir):
+    reason = _missing_assets_reason()
+    if reason is not None:
+        _skip_or_fail(reason)
+    port = _free_port()
+    log_path = artifacts_dir / "cli-restart.log"
+    log_path.write_bytes(b"")
+    first = _start(port, log_path, tmp_path)
+    try:
+        _wait_until_serving(first, port, log_path)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for _ in range(3):  # visitors: their connections linger in TIME_WAIT after the stop
+            opener.open(f"http://127.0.0.1:{port}/", timeout=10).read()
+        os.killpg(first.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+    assert _wait_until_closed(port)
+    second = _start(port, log_path, tmp_path)  # at once, on the same port
+    try:
+        _wait_until_serving(second, port, log_path)
+        assert "Address already in use" not in log_path.read_text()
+        os.kill(second.pid, signal.SIGTERM)  # `kill PID`: only the alliancesim process
+        assert second.wait(timeout=30) == 128 + signal.SIGTERM
+        assert _wait_until_closed(port), "the Solara server outlived `kill PID` of alliancesim dashboard"
+    finally:
+        try:
+            os.killpg(second.pid, signal.SIGKILL)  # nothing should be left; clean up if it is
+        except ProcessLookupError:
+            pass
+        second.wait()

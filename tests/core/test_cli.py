@@ -20,6 +20,8 @@ def test_run_writes_tables_and_summary(tmp_path, capsys):
                  "--out", str(out), "--csv"]) == 0
     printed = capsys.readouterr().out
     assert "52 weeks, seed 3" in printed and "dropout" in printed
+    # the title says the clinic is not the preset as shipped
+    assert printed.splitlines()[0].startswith("The default clinic (modified: n_therapists=5, population=800)")
     for name in TABLES:
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     summary = json.loads((out / "summary.json").read_text())
@@ -68,3 +70,45 @@ def test_no_traceback_from_the_real_entry_point(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "is not valid TOML" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_an_unmodified_preset_is_named_as_it_is(capsys):
+    assert main(["run", "--years", "0.2", "--scenario", "slow_to_trust"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(presets.load("slow_to_trust").title + ":") and "modified" not in first
+
+
+def test_version(capsys):
+    import alliancesim
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"alliancesim {alliancesim.__version__}"
+
+
+def test_metrics_lists_every_metric_with_unit_and_meaning(capsys):
+    from alliancesim.metrics import METRIC_UNITS, METRICS
+
+    assert main(["metrics"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(METRICS)
+    for line, (name, meaning) in zip(lines, METRICS.items()):
+        assert METRIC_UNITS[name] in line and line.endswith(meaning)
+
+
+def test_examples_copies_the_shipped_specs_and_never_overwrites(tmp_path, capsys):
+    from alliancesim.sweep import EXAMPLES_DIR, load_spec
+
+    target = tmp_path / "specs"
+    assert main(["examples", str(target)]) == 0
+    copied = sorted(p.name for p in target.iterdir())
+    assert copied == sorted(p.name for p in EXAMPLES_DIR.iterdir() if p.suffix in (".toml", ".md"))
+    for spec in target.glob("*.toml"):
+        load_spec(spec)  # each one is a valid spec where it lands
+    assert main(["examples", str(target)]) == 0  # the same files again: nothing to do
+    (target / "boundaries_grid.toml").write_text("# mine\n")
+    capsys.readouterr()
+    assert main(["examples", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "already has a different boundaries_grid.toml" in err and len(err.strip().splitlines()) == 1
+    assert (target / "boundaries_grid.toml").read_text() == "# mine\n"  # kept

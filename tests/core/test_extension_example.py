@@ -36,11 +36,15 @@ def test_the_worked_extension_example(tmp_path):
                              text=True, check=True).stdout.splitlines()
     touched = [line.split("\t")[2] for line in numstat]
     assert len(touched) <= 4, touched
-    subprocess.run(["git", "apply", str(PATCH)], cwd=tree, check=True)
+    # One line of context is enough to place each change, so unrelated edits nearby do not break it.
+    subprocess.run(["git", "apply", "-C1", str(PATCH)], cwd=tree, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # The guide's last step: regenerate the ODD's parameter table (docs/odd.md, already touched).
+    subprocess.run([sys.executable, "scripts/update_param_table.py"], cwd=tree, check=True,
+                   env={**env, "PYTHONPATH": str(tree)})
 
     # No build step: the edited tree runs as it is (the reference engine keeps this test quick;
     # the engines agree, see test_engine.py).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["ALLIANCESIM_ENGINE"] = "python"
     _run(ROOT, tmp_path / "before", env)
     _run(tree, tmp_path / "off", env)

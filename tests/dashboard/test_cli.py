@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 
+import alliancesim
 from alliancesim.cli import main
 from alliancesim.dashboard import offline
 from alliancesim.dashboard.cli import is_loopback, server_environment
@@ -66,7 +69,10 @@ def test_is_loopback(host, loopback):
 def test_the_server_runs_offline_from_the_local_cache(tmp_path):
     env = server_environment("retiring_file", 9, tmp_path, offline=True)
     assert env["SOLARA_ASSETS_PROXY"] == "True"
-    assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(offline.solara_cdn_dir(sys.prefix))
+    # the files shipped inside the package, not a folder of the environment it runs in
+    cdn = Path(env["SOLARA_ASSETS_PROXY_CACHE_DIR"])
+    assert cdn == offline.solara_cdn_dir() and Path(alliancesim.__file__).parent in cdn.parents
+    assert (Path(env["SOLARA_ASSETS_EXTRA_LOCATIONS"]) / "custom.js").is_file()  # the missing-file message
     assert env["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1:")  # a miss fails fast, on this machine
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_THEME_SHOW_BANNER"] == "False"
@@ -85,7 +91,52 @@ def test_solara_command_serves_the_app_in_production_mode():
 
 
 def test_missing_assets_are_listed_by_name(tmp_path):
-    missing = offline.missing_assets(tmp_path)  # an empty prefix: nothing installed there
-    if missing is None:
-        pytest.skip("installed without the asset installer script")
-    assert "requirejs@2.3.6" in missing and len(missing) >= 5
+    from alliancesim.dashboard import assets
+
+    assert "requirejs@2.3.6" in assets.missing(tmp_path) and len(assets.missing(tmp_path)) == len(assets.PACKAGES)
+    shipped = assets.frontend_dir()
+    complete = tmp_path / "requirejs@2.3.6"
+    shutil.copytree(shipped / "requirejs@2.3.6", complete)
+    assert "requirejs@2.3.6" not in assets.missing(tmp_path)
+    (complete / "require.js").unlink()  # a file the manifest lists has gone: incomplete again
+    assert "requirejs@2.3.6" in assets.missing(tmp_path)
+
+
+def _time_wait_port() -> int:
+    """A loopback port with a connection in TIME_WAIT on it and nothing listening (as right after
+    Ctrl-C of a server that had visitors): the server side closes first, so it holds TIME_WAIT.
+    Like uvicorn (and asyncio) the server listens with SO_REUSEADDR."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server closes first
+        client.recv(1)  # sees the close
+        client.close()
+    return port
+
+
+def test_a_port_in_time_wait_is_free_to_start_on():
+    from alliancesim.dashboard.cli import check_free
+
+    port = _time_wait_port()
+    with socket.socket() as plain:  # the condition is real: a plain bind is refused
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    check_free("127.0.0.1", port)  # no "Address already in use"
+
+
+def test_a_port_something_listens_on_is_refused_in_one_line():
+    from alliancesim.cli import CliError
+    from alliancesim.dashboard.cli import check_free
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(CliError, match=f"cannot listen on 127.0.0.1:{port}: .*choose another --port"):
+            check_free("127.0.0.1", port)

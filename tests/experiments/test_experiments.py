@@ -28,7 +28,8 @@ EXPECTED = {
                 "advantage.md"],
     "05_holding_space": ["holding_space.png", "table.csv", "table.md"],
     "06_boundaries": ["boundaries.png", "table.csv", "table.md"],
-    "07_calibration": ["calibration.png", "table.csv", "table.md", "calibration.md"],
+    "07_calibration": ["calibration.png", "table.csv", "table.md", "dose_response.csv", "dose_response.md",
+                       "calibration.md"],
 }
 #: Experiments 01-06 also write their results note (from RESULTS.template.md) and its quotes.
 for _name in list(EXPECTED)[:6]:

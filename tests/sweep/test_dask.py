@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -139,3 +140,97 @@ def test_workers_with_other_model_code_are_refused(reference, cluster, tmp_path)
     assert "+0123456789abcdef" in message and "install the same code everywhere" in message
     assert "\n" not in message
     assert not list((tmp_path / "out").glob("runs/*.parquet"))
+
+
+def test_every_row_records_the_code_that_made_it(reference):
+    from alliancesim.runner import code_fingerprint
+
+    _, _, ref = reference
+    assert (ref["code_fingerprint"] == code_fingerprint()).all()
+
+
+def test_a_worker_that_turns_to_other_code_midway_stores_nothing(cluster, tmp_path):
+    """A worker with edited model code (same version number) appears mid-sweep: the sweep stops
+    in one line that says what to do, no row of that worker is kept, and the resume finishes."""
+    from alliancesim.runner import code_fingerprint
+    from alliancesim.sweep import SweepError
+
+    _, client = cluster
+    spec = write_spec(tmp_path, LONG_SPEC)
+    out = tmp_path / "out"
+    turncoat = sorted(client.scheduler_info()["workers"])[0]
+    state = {"finished": False}
+
+    def edit_code_when_running():
+        wait_for(lambda: len(parts(out)) >= 1 or state["finished"], what="some stored runs")
+        if not state["finished"]:
+            client.run(_pretend_other_code, True, workers=[turncoat])
+
+    editor = threading.Thread(target=edit_code_when_running)
+    editor.start()
+    try:
+        with pytest.raises(SweepError) as info:
+            run_sweep(spec, out, client=client, progress=False)
+    finally:
+        state["finished"] = True
+        editor.join()
+        client.run(_pretend_other_code, False)
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"worker {turncoat} runs other alliancesim code (code fingerprint 0123456789abcdef" in message
+    assert "none of its results were stored" in message and "run the same command again to resume" in message
+    stored = load_runs(out)
+    assert 0 < len(stored) < 160
+    assert (stored["code_fingerprint"] == code_fingerprint()).all()
+    # Same code everywhere again: the same call finishes the sweep, every run exactly once.
+    result = run_sweep(spec, out, client=client, progress=False)
+    assert result.complete and result.failed == 0
+    df = load_runs(out)
+    assert stored_runs(df) == expected_runs(spec) and (df["code_fingerprint"] == code_fingerprint()).all()
+
+
+def test_scheduler_death_midway_is_one_line_that_says_rerunning_resumes(tmp_path):
+    """A real scheduler and worker in their own processes; the scheduler is killed mid-sweep."""
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import alliancesim
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(Path(alliancesim.__file__).resolve().parents[1])}
+    py = [sys.executable, "-m"]
+    scheduler = subprocess.Popen([*py, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                                  str(port), "--no-dashboard"], env=env, start_new_session=True,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([*py, "distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1",
+                               "--no-dashboard"], env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="60s", set_as_default=False) as probe:
+            probe.wait_for_workers(1, timeout=60)
+        spec = write_spec(tmp_path, LONG_SPEC)
+        out = tmp_path / "out"
+        sweep = subprocess.Popen([*py, "alliancesim", "sweep", str(spec), "--out", str(out), "--scheduler", address,
+                                  "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: parts(out) or sweep.poll() is not None, timeout=120, what="some stored runs")
+        assert sweep.poll() is None, sweep.communicate()
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        _, err = sweep.communicate(timeout=120)
+    finally:
+        for proc in (scheduler, worker):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert sweep.returncode == 2
+    errors = [line for line in err.splitlines() if not line.startswith(("long:", "160 to run"))]
+    assert len(errors) == 1, err
+    assert errors[0].startswith("alliancesim: error: lost the connection to the Dask scheduler at " + address)
+    assert "run the same command to resume" in errors[0]
+    assert 0 < len(load_runs(out)) < 160

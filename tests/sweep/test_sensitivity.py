@@ -43,7 +43,8 @@ range = [0.0, 1.0]
     out = tmp_path / "out"
     assert main(["sensitivity", str(spec), "--out", str(out), "--dry-run"]) == 0
     dry = capsys.readouterr().out.splitlines()
-    assert len(dry) == 1 and dry[0].startswith("sensitivity (Morris): this costs ")
+    assert dry[0].startswith("sensitivity (Morris): this costs ")
+    assert [line.split(":")[0] for line in dry[1:]] == ["estimated time", "estimated disk"]
     assert "4 trajectories x (3 parameters + 1) = 16 points" in dry[0]
     assert not out.exists()  # the cost is known before anything runs
 
@@ -94,8 +95,9 @@ resamples = 200
     from alliancesim.sweep.sensitivity import write_outputs
 
     written = write_outputs(ind, tmp_path / "out" / "sensitivity")
-    assert [p.name for p in written] == ["indices.csv", "sessions.png", "mean_alliance.png", "overview.png"]
-    for p in written[1:]:
+    assert [p.name for p in written] == ["indices.csv", "summary.txt", "sessions.png", "mean_alliance.png",
+                                         "overview.png"]
+    for p in written[2:]:
         _png(p)
 
 
