@@ -221,12 +221,21 @@ def results(p: C.Prose) -> None:
     med = "km_median_sessions_to_trust"
     slower = bool(np.all(k2[med].fillna(np.inf).to_numpy() >= k1[med].fillna(np.inf).to_numpy()))
     never = bool(np.all(k2["ended_without_trust"].to_numpy() > k1["ended_without_trust"].to_numpy()))
-    p.word("v2_verdict", ("The direction holds (each earlier poor experience slows trust)" if same else
-                          "A conclusion changed (see below)")
-           + (", but trust now takes longer at every count" if slower else "")
-           + (" and more clients never reach it" if never else "")
-           + ("; with several earlier poor experiences fewer than half ever do"
-              if k2[med].isna().any() and not k1[med].isna().any() else "") + ".")
+    parts = ["Each earlier poor experience still slows trust." if slows and v1_slows else
+             "Earlier poor experiences slow trust now, as they did not steadily in v1." if slows else
+             "A conclusion changed: earlier poor experiences no longer slow trust steadily."]
+    if flat != v1_flat:
+        parts.append("A conclusion changed: dropout from the first relationship "
+                     + ("now " + ("rises" if pc.loc["4+", "dropout"] > pc.loc["0", "dropout"] else "varies")
+                        + " with the count ({pdrop_0} with none, {pdrop_4} with four or more), where v1 "
+                        "found it flat ({v1_pdrop_span})." if not flat else
+                        "is now flat ({pdrop_span}), where v1 found it varying ({v1_pdrop_span})."))
+    if slower or never:
+        parts.append("Trust now takes longer at every count" if slower else "More clients never reach trust")
+        parts[-1] += (" and more clients never reach it" if slower and never else "") + (
+            "; with several earlier poor experiences fewer than half ever do."
+            if k2[med].isna().any() and not k1[med].isna().any() else ".")
+    p.text("v2_verdict", " ".join(parts))
     p.text("v2_note", (
         "{v2_verdict}\n\n"
         "* **Trust.** Median sessions to trust with none, two and four or more earlier poor experiences: "
