@@ -1,8 +1,8 @@
 """The alliancesim dashboard: ``solara run alliancesim.dashboard.app:page`` (or ``alliancesim dashboard``).
 
-Mesa's SolaraViz supplies Reset / Play / Step, the speed sliders and the week
-counter; our components supply the controls generated from the parameter
-registry and the views.  Everything that changes is created per browser session
+The sidebar holds the run controls (:mod:`~alliancesim.dashboard.controller`:
+Reset / play / Step, weeks per update) and the controls generated from the
+parameter registry; the main area holds the headline numbers and the tabs.  Everything that changes is created per browser session
 inside :func:`Page` (a model at module level would be shared by every visitor).
 """
 
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 
-import reacton.core
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
 
 from ..params import ParameterError
-from .clinic import DashboardClinic, Settings
+from .clinic import Settings
+from .controller import Clock, RunControls, use_clock
 from .controls import SettingsPanel
 from .info import InfoView
 from .spread import SpreadRunner
@@ -37,8 +35,6 @@ from .views import (
 PRESET_ENV = "ALLIANCESIM_DASHBOARD_PRESET"
 SEED_ENV = "ALLIANCESIM_DASHBOARD_SEED"
 TITLE = "alliancesim · relationships in a massage clinic"
-#: Milliseconds between weeks when playing (SolaraViz's "Play Interval" slider).
-PLAY_INTERVAL_MS = 150
 
 CSS = """
 .as-kpis { display: flex; flex-wrap: wrap; gap: 8px; margin: 4px 0 6px 0; }
@@ -94,62 +90,78 @@ def initial_settings() -> Settings:
         return Settings("default", 1)
 
 
-@solara.component
-def MainArea(model, settings: Settings, ui: ViewState, runner: SpreadRunner):
-    # The one place that follows SolaraViz's clock: every live view gets the tick as an
-    # argument, so a new week redraws them all in one render pass.
-    tick = update_counter.value
-    render_context = reacton.core.get_render_context(required=False)
-    solara.use_effect(lambda: model.attach_page(render_context), [model])
-    StatusBar(model, tick)
-    SettingsNotice(settings, model.spec)
-    with solara.lab.Tabs(value=ui.tab, lazy=True, align="left", slider_color="primary"):
-        with solara.lab.Tab("Clinic map", icon_name="mdi-map-marker-radius"):
-            with solara.Columns([3, 1.25], gutters_dense=True):
-                ClinicMapView(model, tick)
-                with solara.Column(classes=["as-side-column"]):
-                    solara.HTML(tag="div", classes=["as-caption"], unsafe_innerHTML="Newest events")
-                    RecentEvents(model, tick)
-        with solara.lab.Tab("Over time", icon_name="mdi-chart-line"):
-            OverTimeView(model, tick)
-        with solara.lab.Tab("Relationship", icon_name="mdi-account-heart"):
-            RelationshipView(model, ui, tick)
-        with solara.lab.Tab("Event log", icon_name="mdi-format-list-bulleted"):
-            EventLogView(model, ui, tick)
-        with solara.lab.Tab("Handover", icon_name="mdi-account-switch"):
-            HandoverView(model, tick)
-        with solara.lab.Tab("Run N times", icon_name="mdi-chart-scatter-plot"):
-            SpreadView(settings, ui, runner)
-        with solara.lab.Tab("Export", icon_name="mdi-content-save"):
-            ExportView(model, ui, runner)
-        with solara.lab.Tab("Info", icon_name="mdi-information-outline"):
-            InfoView(model.spec.preset)
+#: The tabs: label, icon, and the CSS class suffix of their content pane.
+TABS = (
+    ("Clinic map", "mdi-map-marker-radius"),
+    ("Over time", "mdi-chart-line"),
+    ("Relationship", "mdi-account-heart"),
+    ("Event log", "mdi-format-list-bulleted"),
+    ("Handover", "mdi-account-switch"),
+    ("Run N times", "mdi-chart-scatter-plot"),
+    ("Export", "mdi-content-save"),
+    ("Info", "mdi-information-outline"),
+)
+
+# A click on a tab marks it active in the browser at once; the server then sends the new
+# tab's content.  Until then, hide the old tab's content (and say so) rather than leave it up.
+CSS += "".join(
+    f".as-main:has(.as-tab-{i}.v-tab--active) .as-pane:not(.as-pane-{i}) {{ display: none; }}\n"
+    f".as-main:has(.as-tab-{i}.v-tab--active) .as-pane-wait:not(:has(~ .as-pane-{i}))::after "
+    "{ content: 'Drawing…'; }\n"
+    for i in range(len(TABS)))
 
 
 @solara.component
-def SidebarSettings(settings: Settings, model):
-    # Rendered one level deeper than SolaraViz's own sidebar cards, so it comes after them.
-    with solara.Sidebar():
-        SettingsPanel(settings, model.spec)
-
-
-@solara.component
-def Sidebar(settings: Settings, model):
-    SidebarSettings(settings, model)
+def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner):
+    model = clock.model.value
+    hub = clock.hub
+    tab = min(max(int(ui.tab.value), 0), len(TABS) - 1)
+    with solara.Column(classes=["as-main"], gap="0px"):
+        StatusBar(model, hub)
+        SettingsNotice(settings, model.spec)
+        with solara.v.Tabs(v_model=tab, on_v_model=lambda i: i is not None and ui.tab.set(int(i)),
+                           show_arrows=True, slider_color="primary", class_="as-tabs"):
+            for i, (label, icon) in enumerate(TABS):
+                solara.v.Tab(children=[solara.v.Icon(left=True, children=[icon]), label],
+                             class_=f"as-tab as-tab-{i}")
+        solara.HTML(tag="div", classes=["as-pane-wait"])
+        with solara.Column(classes=["as-pane", f"as-pane-{tab}"]):
+            if tab == 0:
+                with solara.Columns([3, 1.25], gutters_dense=True, classes=["as-map-columns"]):
+                    ClinicMapView(model, hub)
+                    with solara.Column(classes=["as-side-column"]):
+                        solara.HTML(tag="div", classes=["as-caption"], unsafe_innerHTML="Newest events")
+                        RecentEvents(model, hub)
+            elif tab == 1:
+                OverTimeView(model, hub)
+            elif tab == 2:
+                RelationshipView(model, ui, hub)
+            elif tab == 3:
+                EventLogView(model, ui, hub)
+            elif tab == 4:
+                HandoverView(model, hub)
+            elif tab == 5:
+                SpreadView(settings, ui, runner)
+            elif tab == 6:
+                ExportView(model, ui, runner)
+            else:
+                InfoView(model.spec.preset)
 
 
 @solara.component
 def Page():
     settings = solara.use_memo(initial_settings, [])
-    model = solara.use_memo(lambda: solara.reactive(DashboardClinic(settings)), [])
+    clock = use_clock(settings)
     ui = solara.use_memo(ViewState, [])
     runner = solara.use_memo(SpreadRunner, [])
     solara.Style(CSS)
     solara.Title("alliancesim dashboard")
-    SolaraViz(model, components=[], model_params={"settings": settings}, name=TITLE,
-              play_interval=PLAY_INTERVAL_MS)
-    Sidebar(settings, model.value)
-    MainArea(model.value, settings, ui, runner)
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar():
+        RunControls(clock)
+        SettingsPanel(settings, clock.model.value.spec)
+    MainArea(clock, settings, ui, runner)
 
 
 #: ``solara run alliancesim.dashboard.app:page``
