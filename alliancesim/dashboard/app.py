@@ -159,7 +159,7 @@ def Page():
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
     with solara.Sidebar():
-        RunControls(clock)
+        RunControls(clock, clock.model.value)
         SettingsPanel(settings, clock.model.value.spec)
     MainArea(clock, settings, ui, runner)
 

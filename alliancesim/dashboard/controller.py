@@ -135,8 +135,9 @@ def use_clock(settings: Settings) -> Clock:
 
 
 @solara.component
-def RunControls(clock: Clock):
-    """Reset / play / step, the pace, and the week, at the top of the sidebar."""
+def RunControls(clock: Clock, model=None):
+    """Reset / play / step, the pace, and the week, at the top of the sidebar (``model``: the
+    clinic on screen, passed so that a Reset redraws the controls)."""
     playing = clock.playing.value
     finished = clock.finished.value or clock.at_end
     with solara.Card("Run the clinic", classes=["as-card", "as-run-card"]):
@@ -145,9 +146,11 @@ def RunControls(clock: Clock):
             solara.Button("❚❚" if playing else "▶", color="primary", on_click=clock.play_pause,
                           disabled=finished and not playing, classes=["as-play"])
             solara.Button("Step", color="primary", on_click=clock.step, disabled=playing or finished)
-        if clock.message.value:
+        if clock.message.value and clock.settings.problem():  # gone once the settings can run
             solara.Error(clock.message.value, dense=True, icon="mdi-alert", classes=["as-reset-refused"])
-        LiveHTML(clock.hub, lambda: _week_line(clock), classes=["as-week-line"])
+        model = clock.model.value if model is None else model
+        # (the model as an argument of the lambda: a new model is a new view to draw)
+        LiveHTML(clock.hub, lambda: _week_line(model), classes=["as-week-line"])
         with solara.Column(classes=["as-weeks-per-update"], gap="0px"):
             solara.SliderInt("Weeks per update (Step and ▶)", value=clock.weeks_per_update, min=1,
                              max=WEEKS_PER_UPDATE_MAX, thumb_label=True)
@@ -156,7 +159,6 @@ def RunControls(clock: Clock):
                              max=PAUSE_MAX_MS, step=50, thumb_label=True)
 
 
-def _week_line(clock: Clock) -> str:
-    model = clock.model.value
+def _week_line(model) -> str:
     end = " · the run is over: press Reset for a new one" if model.week >= model.horizon else ""
     return f"Week <b class='as-week-now'>{model.week}</b> of {model.horizon}{end}"

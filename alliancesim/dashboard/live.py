@@ -77,7 +77,13 @@ def _owned_widget(factory: Callable[[], ipywidgets.Widget]) -> ipywidgets.Widget
 
 
 def _follow(hub: LiveHub | None, update: Callable[[], None], min_interval: float) -> None:
-    """Run ``update`` after every render of the component and after every week (through ``hub``)."""
+    """Run ``update`` after every render of the component and after every week (through ``hub``).
+
+    Reacton skips rendering a component whose arguments are equal, and it compares
+    functions by their code and the values they close over: a ``content`` function
+    must close over what it shows (the model, the filters), not over an object that
+    holds them, or a change would not redraw it until the next week.
+    """
     latest = solara.use_ref(update)
     latest.current = update  # the newest closure: filters and choices made since the first render
     solara.use_effect(lambda: latest.current(), None)  # after every render
@@ -110,7 +116,8 @@ def LiveImage(hub: LiveHub | None, content: Callable[[], tuple[bytes, str, str]]
     """
     caption = _owned_widget(lambda: solara.widgets.HTML(
         tag="div", attributes={"class": f"as-caption as-{name}-caption"}, unsafe_innerHTML=""))
-    image = _owned_widget(lambda: ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%")))
+    image = _owned_widget(lambda: ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%"),
+                                                   _dom_classes=("as-figure", f"as-{name}")))
 
     def update() -> None:
         data, fmt, words = content()
@@ -122,6 +129,5 @@ def LiveImage(hub: LiveHub | None, content: Callable[[], tuple[bytes, str, str]]
         if caption.unsafe_innerHTML != words:
             caption.unsafe_innerHTML = words
 
-    solara.use_memo(lambda: image.add_class("as-figure") or image.add_class(f"as-{name}"), [])
     _follow(hub, update, min_interval)
     solara.v.Html(tag="div", children=[caption, image], class_=f"as-picture as-picture-{name}")
