@@ -14,7 +14,7 @@ import solara
 
 from ..params import ParameterError
 from .clinic import Settings
-from .controller import Clock, RunControls, use_clock
+from .controller import Clock, ResetRefused, RunButtons, RunControls, use_clock
 from .controls import SettingsPanel
 from .info import InfoView
 from .spread import SpreadRunner
@@ -37,46 +37,93 @@ SEED_ENV = "ALLIANCESIM_DASHBOARD_SEED"
 TITLE = "alliancesim · relationships in a massage clinic"
 
 CSS = """
-.as-kpis { display: flex; flex-wrap: wrap; gap: 8px; margin: 4px 0 6px 0; }
-.as-kpi { background: #f3f6fa; border-radius: 10px; padding: 5px 12px; flex: 1 1 0; min-width: 104px; }
-.as-kpi-value { font-size: 28px; font-weight: 700; line-height: 1.15; color: #1a1a1a; white-space: nowrap; }
-.as-kpi-value small { font-size: 16px; font-weight: 400; color: #666; }
-.as-kpi-label { font-size: 13px; color: #555; }
-.as-running { font-size: 15px; color: #444; margin-bottom: 4px; }
-.as-caption { font-size: 17px; font-weight: 700; margin: 6px 0 2px 4px; color: #222; }
-.as-help { font-size: 13px; color: #5f5f5f; line-height: 1.35; }
-.as-help code, .as-code { font-size: 11.5px; color: #7a7a7a; background: none; padding: 0; }
-.as-unit { color: #7a7a7a; font-style: italic; }
+/* Sizes: nothing a student must read is under 16 px (a projector at the back of a room). */
+.v-navigation-drawer { width: 400px !important; min-width: 0 !important; max-width: 400px !important;
+                       background-color: #fafafa !important; }
+.v-navigation-drawer .v-select__selection { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+                                            max-width: 300px; }
+@media (max-width: 959px) {  /* a phone or a small window: the sidebar floats over the page, under the bar
+                                 with the menu button (to close it) and Reset / play / Step */
+  .v-navigation-drawer { width: min(400px, calc(100vw - 32px)) !important; top: 56px !important;
+                         max-height: calc(100% - 56px) !important; }
+  .v-app-bar.v-app-bar { z-index: 10 !important; }
+  .v-toolbar__title { display: none; }
+  .v-app-bar .as-run-buttons { gap: 4px; }
+  .v-app-bar .as-run-buttons .v-btn { padding: 0 10px !important; }
+  .v-app-bar .as-reset { font-size: 0 !important; }  /* the icon only (its name stays for screen readers) */
+  .v-app-bar .as-reset .v-icon { margin: 0 !important; }
+  .v-app-bar .as-week-line { font-size: 15px; margin-left: 2px; }
+}
+.v-app-bar .as-run-buttons { display: flex; gap: 8px; align-items: center; flex-wrap: nowrap; }
+.v-app-bar .as-run-buttons .v-btn { background-color: white !important; color: #0d47a1 !important;
+                                    font-size: 16px; font-weight: 700; min-width: 0 !important; }
+.v-app-bar .as-run-buttons .v-btn.v-btn--disabled { opacity: 0.55; }
+.v-app-bar .as-week-line { color: white; font-size: 17px; white-space: nowrap; margin-left: 6px; }
+.as-week-line { font-size: 17px; }
+.as-week-line .as-over { display: none; }
+.as-main { container-type: inline-size; min-width: 0; }
+.as-kpis { display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 6px; margin: 4px 0 6px 0; }
+@container (max-width: 860px) { .as-kpis { grid-template-columns: repeat(4, minmax(0, 1fr)); } }
+.as-kpi { background: #f3f6fa; border-radius: 10px; padding: 5px 8px; min-width: 0; }
+.as-kpi-value { font-size: 26px; font-weight: 700; line-height: 1.15; color: #1a1a1a; white-space: nowrap; }
+.as-kpi-value small { font-size: 16px; font-weight: 400; color: #555; }
+.as-kpi-label { font-size: 16px; color: #444; line-height: 1.2; overflow-wrap: anywhere; hyphens: auto; }
+.as-running { font-size: 16px; color: #333; margin-bottom: 4px; overflow-wrap: anywhere; }
+.as-caption { font-size: 18px; font-weight: 700; margin: 6px 0 2px 4px; color: #222; }
+.as-help { font-size: 16px; color: #555; line-height: 1.35; }
+.as-help code, .as-code { font-size: 13px; color: #6f6f6f; background: none; padding: 0; }
+.as-unit { color: #666; font-style: italic; }
 .as-control { padding: 6px 0 10px 0; border-bottom: 1px solid #eee; }
 .as-control.as-changed .as-label { color: #0072B2; }
-.as-label { font-size: 15px; font-weight: 600; flex: 1 1 auto; }
+.as-label { font-size: 16px; font-weight: 600; flex: 1 1 auto; }
 .as-number { max-width: 132px; }
-.as-number input { text-align: right; font-size: 15px; }
-.as-problem { color: #b00020; font-size: 13px; font-weight: 600; }
-.as-group-title { font-size: 16px; font-weight: 700; }
-.as-summary { font-size: 14px; font-style: italic; color: #444; margin: 6px 0; }
-.as-notice li, .as-info li { font-size: 14px; margin-bottom: 3px; }
+.as-number input { text-align: right; font-size: 16px; }
+.as-problem { color: #b00020; font-size: 16px; font-weight: 600; }
+.as-group-title { font-size: 17px; font-weight: 700; }
+.as-summary { font-size: 16px; font-style: italic; color: #333; margin: 6px 0; }
+.as-notice li, .as-info li { font-size: 16px; margin-bottom: 3px; }
+.as-preset-select .v-select__selections { flex-wrap: nowrap; }
+.as-details { margin-bottom: 12px; }
+.as-details summary { font-size: 16px; font-weight: 600; cursor: pointer; padding: 4px 0; }
+.v-navigation-drawer .v-label, .v-navigation-drawer .v-btn, .as-main .v-label, .as-main .v-btn,
+.v-navigation-drawer .v-select__selection, .as-main input, .v-navigation-drawer input { font-size: 16px !important; }
 .as-seed { max-width: 200px; }
 .as-events { list-style: none; padding-left: 0 !important; margin: 0; }
 .as-events li { border-left: 6px solid #999; padding: 3px 10px; margin: 4px 0; font-size: 16px;
-                line-height: 1.35; background: #fafafa; }
+                line-height: 1.35; background: #fafafa; overflow-wrap: anywhere; }
 .as-week { font-weight: 700; white-space: nowrap; }
-.as-note { font-size: 15px; margin: 6px 0; }
-.as-table { border-collapse: collapse; font-size: 15px; margin-top: 8px; }
+.as-note, .as-countdown, .as-warning { font-size: 16px; margin: 6px 0; }
+.as-countdown { background: #eef5fc; border-left: 6px solid #0072B2; padding: 8px 12px; }
+.as-countdown-weeks { font-size: 22px; }
+.as-warning { background: #fff6e5; border-left: 6px solid #E69F00; padding: 6px 12px; }
+.as-table-wrap { max-width: 100%; overflow-x: auto; }
+.as-table { border-collapse: collapse; font-size: 16px; margin-top: 8px; }
 .as-table th, .as-table td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 .as-table th { background: #f3f6fa; }
 .as-table td:first-child, .as-table th:first-child { text-align: left; }
 .as-figure img, img.as-figure { max-width: 100%; height: auto; }
-.as-info { max-width: 980px; font-size: 16px; }
+.as-info { max-width: 980px; font-size: 16px; overflow-wrap: anywhere; }
 .as-info h2 { margin-top: 18px; letter-spacing: 0.04em; }
-.v-tab { font-size: 15px !important; font-weight: 600; text-transform: none !important;
-         letter-spacing: 0 !important; min-width: 0 !important; padding: 0 12px !important; }
+.as-tabs { max-width: 100%; }
+.v-tab { font-size: 16px !important; font-weight: 600; text-transform: none !important;
+         letter-spacing: 0 !important; min-width: 0 !important; padding: 0 10px !important; }
 .v-tab .v-icon { margin-right: 6px; }
-/* Mesa's "Model Parameters" card stays empty: our controls live in their own cards below. */
-.v-navigation-drawer .v-card:not(.as-card):has(> .v-card__text > .v-sheet:only-child:empty) { display: none; }
-.as-side-column { min-width: 300px; max-width: 420px; }
+@container (max-width: 1000px) { .as-tab .v-icon { display: none; } }
+.as-pane-wait { font-size: 18px; color: #666; }
+.as-map-page { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.as-map-block { flex: 3 1 480px; min-width: 0; }
+.as-side-column { flex: 1 1 300px; min-width: 0; max-width: 100%; }
+.as-map-row { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.as-map { flex: 1 1 340px; min-width: 0; }
+.as-map svg { width: 100%; height: auto; max-height: 72vh; display: block; }
+.as-map-legend { flex: 0 1 250px; min-width: 0; }
+.as-legend-title { font-size: 16px; font-weight: 700; margin-bottom: 4px; }
+.as-legend { list-style: none; padding-left: 0 !important; margin: 0; }
+.as-legend li { display: flex; align-items: center; gap: 6px; font-size: 16px; line-height: 1.3; }
+.as-legend li svg { flex: 0 0 auto; }
 .as-event-limit { max-width: 110px; }
-.as-event-search { min-width: 380px; }
+.as-event-search { min-width: min(380px, 100%); }
+.as-pair-picker { max-width: 100%; }
 """
 
 
@@ -118,6 +165,7 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
     tab = min(max(int(ui.tab.value), 0), len(TABS) - 1)
     with solara.Column(classes=["as-main"], gap="0px"):
         StatusBar(model, hub)
+        ResetRefused(clock, settings)
         SettingsNotice(settings, model.spec)
         with solara.v.Tabs(v_model=tab, on_v_model=lambda i: i is not None and ui.tab.set(int(i)),
                            show_arrows=True, slider_color="primary", class_="as-tabs"):
@@ -127,9 +175,10 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
         solara.HTML(tag="div", classes=["as-pane-wait"])
         with solara.Column(classes=["as-pane", f"as-pane-{tab}"]):
             if tab == 0:
-                with solara.Columns([3, 1.25], gutters_dense=True, classes=["as-map-columns"]):
-                    ClinicMapView(model, hub)
-                    with solara.Column(classes=["as-side-column"]):
+                with solara.Div(classes=["as-map-page"]):
+                    with solara.Div(classes=["as-map-block"]):
+                        ClinicMapView(model, hub)
+                    with solara.Div(classes=["as-side-column"]):
                         solara.HTML(tag="div", classes=["as-caption"], unsafe_innerHTML="Newest events")
                         RecentEvents(model, hub)
             elif tab == 1:
@@ -158,6 +207,7 @@ def Page():
     solara.Title("alliancesim dashboard")
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
+        RunButtons(clock, clock.model.value)
     with solara.Sidebar():
         RunControls(clock, clock.model.value)
         SettingsPanel(settings, clock.model.value.spec)

@@ -135,22 +135,32 @@ def use_clock(settings: Settings) -> Clock:
 
 
 @solara.component
-def RunControls(clock: Clock, model=None):
-    """Reset / play / step, the pace, and the week, at the top of the sidebar (``model``: the
-    clinic on screen, passed so that a Reset redraws the controls)."""
+def RunButtons(clock: Clock, model=None):
+    """Reset / ▶ / Step and the week, in the bar at the top: on every screen, sidebar open or not
+    (``model``: the clinic on screen, passed so that a Reset redraws them)."""
     playing = clock.playing.value
+    model = clock.model.value if model is None else model
     finished = clock.finished.value or clock.at_end
-    with solara.Card("Run the clinic", classes=["as-card", "as-run-card"]):
-        with solara.Row(justify="space-between", classes=["as-run-buttons"]):
-            solara.Button("Reset", color="primary", on_click=clock.reset, icon_name="mdi-restart")
-            solara.Button("❚❚" if playing else "▶", color="primary", on_click=clock.play_pause,
-                          disabled=finished and not playing, classes=["as-play"])
-            solara.Button("Step", color="primary", on_click=clock.step, disabled=playing or finished)
-        if clock.message.value and clock.settings.problem():  # gone once the settings can run
-            solara.Error(clock.message.value, dense=True, icon="mdi-alert", classes=["as-reset-refused"])
-        model = clock.model.value if model is None else model
+    with solara.Div(classes=["as-run-buttons"]):
+        solara.Button("Reset", on_click=clock.reset, icon_name="mdi-restart", classes=["as-reset"])
+        solara.Button("❚❚" if playing else "▶", on_click=clock.play_pause, disabled=finished and not playing,
+                      classes=["as-play"])
+        solara.Button("Step", on_click=clock.step, disabled=playing or finished, classes=["as-step"])
         # (the model as an argument of the lambda: a new model is a new view to draw)
         LiveHTML(clock.hub, lambda: _week_line(model), classes=["as-week-line"])
+
+
+@solara.component
+def ResetRefused(clock: Clock, settings: Settings):
+    """Why Reset did not start a new run (gone once the settings can run)."""
+    if clock.message.value and settings.problem():
+        solara.Error(clock.message.value, dense=True, icon="mdi-alert", classes=["as-reset-refused"])
+
+
+@solara.component
+def RunControls(clock: Clock, model=None):
+    """The pace of the run, at the top of the sidebar."""
+    with solara.Card("Pace", classes=["as-card", "as-run-card"]):
         with solara.Column(classes=["as-weeks-per-update"], gap="0px"):
             solara.SliderInt("Weeks per update (Step and ▶)", value=clock.weeks_per_update, min=1,
                              max=WEEKS_PER_UPDATE_MAX, thumb_label=True)
@@ -160,5 +170,6 @@ def RunControls(clock: Clock, model=None):
 
 
 def _week_line(model) -> str:
-    end = " · the run is over: press Reset for a new one" if model.week >= model.horizon else ""
+    end = "<span class='as-over'> · the run is over: press Reset for a new one</span>" \
+        if model.week >= model.horizon else ""
     return f"Week <b class='as-week-now'>{model.week}</b> of {model.horizon}{end}"

@@ -177,9 +177,11 @@ def PresetPicker(settings: Settings):
             solara.Button("Restore preset", text=True, color="primary", small=True,
                           on_click=lambda: settings.load_preset(name))
     if info.things_to_notice:
-        with solara.Details("Things to notice in this clinic", expand=True):
-            solara.HTML(tag="ul", classes=["as-notice"],
-                        unsafe_innerHTML="".join(f"<li>{_esc(t)}</li>" for t in info.things_to_notice))
+        # a plain <details>: opens and closes in the browser, and takes its own height (no overlap)
+        items = "".join(f"<li>{_esc(t)}</li>" for t in info.things_to_notice)
+        solara.HTML(tag="details", classes=["as-details"], attributes={"open": ""},
+                    unsafe_innerHTML=f"<summary>Things to notice in this clinic</summary>"
+                                     f"<ul class='as-notice'>{items}</ul>")
 
 
 @solara.component

@@ -104,9 +104,11 @@ def status_html(model) -> str:
     ]
     body = "".join(f"<div class='as-kpi as-kpi-{key}'><div class='as-kpi-value'>{value}</div>"
                    f"<div class='as-kpi-label'>{_esc(label)}</div></div>" for key, value, label in tiles)
+    over = (f" · <b class='as-run-over'>the run is over (week {horizon}): press Reset for a new one</b>"
+            if week >= horizon else "")
     return (f"<div class='as-kpis'>{body}</div><div class='as-running'>Running "
             f"<b class='as-running-title'>{_esc(spec.title)}</b> · seed <b class='as-running-seed'>{spec.seed}"
-            f"</b> · handover policy <b>{_esc(policy)}</b></div>")
+            f"</b> · handover policy <b>{_esc(policy)}</b>{over}</div>")
 
 
 @solara.component
