@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -155,6 +156,10 @@ class Settings:
         return [name for name, value in self.values.value.items() if base.get(name) != value]
 
 
+#: Every dashboard model not yet freed (for the memory check in ``benchmarks/dashboard_memory.py``).
+LIVE_MODELS: weakref.WeakSet = weakref.WeakSet()
+
+
 class DashboardClinic(AllianceModel):
     """An AllianceModel built from a browser session's settings, safe to draw while it plays.
 
@@ -176,6 +181,7 @@ class DashboardClinic(AllianceModel):
         # calls ours: refuse before it counts, so a step at the horizon changes nothing at all.
         self._mesa_step = self.step
         self.step = self._step_within_horizon
+        LIVE_MODELS.add(self)
 
     def _step_within_horizon(self) -> None:
         if self.week >= self.horizon:

@@ -38,16 +38,19 @@ SLOW_VIEW_INTERVAL = 0.5
 class Clock:
     """The session's clinic, whether it plays, and the views to refresh after a week.
 
-    ``model``, ``playing``, ``weeks_per_update``, ``pause_ms`` and ``message`` are
-    reactive values owned by the page (``solara.use_reactive``), so they go away
-    with the browser session.
+    ``generation`` (bumped by Reset), ``playing``, ``weeks_per_update``, ``pause_ms``,
+    ``message`` and ``finished`` are reactive values owned by the page
+    (``solara.use_reactive``).  The model itself is a plain attribute, dropped by
+    :meth:`close` when the browser session ends: Solara may keep a closed session's
+    widgets (and so this clock) a while, but never its model.
     """
 
-    def __init__(self, settings: Settings, model: solara.Reactive, playing: solara.Reactive,
-                 weeks_per_update: solara.Reactive, pause_ms: solara.Reactive, message: solara.Reactive,
-                 finished: solara.Reactive) -> None:
+    def __init__(self, settings: Settings, model: DashboardClinic, generation: solara.Reactive,
+                 playing: solara.Reactive, weeks_per_update: solara.Reactive, pause_ms: solara.Reactive,
+                 message: solara.Reactive, finished: solara.Reactive) -> None:
         self.settings = settings
-        self.model = model
+        self._model: DashboardClinic | None = model
+        self.generation = generation
         self.playing = playing
         self.weeks_per_update = weeks_per_update
         self.pause_ms = pause_ms
@@ -58,20 +61,30 @@ class Clock:
 
     # ------------------------------------------------------------------ reading
     @property
-    def at_end(self) -> bool:
-        model = self.model.value
-        return model.week >= model.horizon
+    def model(self) -> DashboardClinic:
+        """The clinic on screen (components that show it read ``generation`` to follow Reset)."""
+        if self._model is None:
+            raise RuntimeError("this browser session has closed")
+        return self._model
 
-    def weeks_left(self) -> int:
-        model = self.model.value
-        return max(0, model.horizon - model.week)
+    @property
+    def at_end(self) -> bool:
+        model = self._model
+        return model is None or model.week >= model.horizon
+
+    def close(self) -> None:
+        """The browser session ended: stop, and let go of the model and the views."""
+        self._model = None
+        self.hub.clear()
 
     # ------------------------------------------------------------------ actions
     def advance(self, weeks: int | None = None, force: bool = True) -> int:
         """Run up to ``weeks`` weeks (default: the weeks-per-update setting), never past the
         horizon, then refresh the views on screen; returns the weeks run."""
         with self._advancing:
-            model = self.model.value
+            model = self._model
+            if model is None:
+                return 0
             wanted = self.weeks_per_update.value if weeks is None else weeks
             n = max(0, min(int(wanted), model.horizon - model.week))
             for _ in range(n):
@@ -99,7 +112,8 @@ class Clock:
             return
         self.playing.set(False)
         with self._advancing:
-            self.model.set(DashboardClinic(self.settings))
+            self._model = DashboardClinic(self.settings)
+        self.generation.set(self.generation.value + 1)
         self.finished.set(False)
         self.message.set(None)
 
@@ -107,7 +121,7 @@ class Clock:
         """While playing: an update, a pause, an update...; stops at the end of the run."""
         if not self.playing.value:
             return
-        while self.playing.value and not cancel.is_set():
+        while self.playing.value and not cancel.is_set() and self._model is not None:
             started = time.monotonic()
             self.advance(force=False)
             if self.at_end:
@@ -120,17 +134,16 @@ class Clock:
 
 def use_clock(settings: Settings) -> Clock:
     """The session's clock (call once, in the page)."""
-    first = solara.use_memo(lambda: DashboardClinic(settings), [])
-    model = solara.use_reactive(first)
+    generation = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     weeks_per_update = solara.use_reactive(1)
     pause_ms = solara.use_reactive(PLAY_PAUSE_MS)
     message = solara.use_reactive(None)
     finished = solara.use_reactive(False)
-    clock = solara.use_memo(lambda: Clock(settings, model, playing, weeks_per_update, pause_ms, message,
-                                          finished), [])
-    # reactives from use_reactive are the same objects at every render; keep them current anyway
-    solara.use_thread(clock.play_loop, dependencies=[playing.value, model.value], intrusive_cancel=False)
+    clock = solara.use_memo(lambda: Clock(settings, DashboardClinic(settings), generation, playing,
+                                          weeks_per_update, pause_ms, message, finished), [])
+    solara.use_effect(lambda: clock.close, [])  # on closing: drop the model
+    solara.use_thread(clock.play_loop, dependencies=[playing.value, generation.value], intrusive_cancel=False)
     return clock
 
 
@@ -139,7 +152,7 @@ def RunButtons(clock: Clock, model=None):
     """Reset / ▶ / Step and the week, in the bar at the top: on every screen, sidebar open or not
     (``model``: the clinic on screen, passed so that a Reset redraws them)."""
     playing = clock.playing.value
-    model = clock.model.value if model is None else model
+    model = clock.model if model is None else model
     finished = clock.finished.value or clock.at_end
     with solara.Div(classes=["as-run-buttons"]):
         solara.Button("Reset", on_click=clock.reset, icon_name="mdi-restart", classes=["as-reset"])

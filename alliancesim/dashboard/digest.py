@@ -280,17 +280,26 @@ def _ended_phrase(reason: str | None) -> str:
     return _ENDED.get(reason or "", (reason or "ended").replace("_", " "))
 
 
-_digests: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _digests_lock = threading.Lock()
+#: The attribute of a model that holds its digest.
+DIGEST_ATTRIBUTE = "_alliancesim_digest"
 
 
 def digest(model) -> Digest:
-    """The digest of ``model`` (one per model, dropped with it)."""
-    with _digests_lock:
-        found = _digests.get(model)
-        if found is None:
-            found = _digests[model] = Digest(model)
-        return found
+    """The digest of ``model`` (one per model, dropped with it).
+
+    Kept on the model itself, not in a module-level weak dictionary: the digest holds
+    relationships, which hold agents, which hold the model, so a weak-keyed entry would
+    keep every model of every closed browser session alive.
+    """
+    found = getattr(model, DIGEST_ATTRIBUTE, None)
+    if found is None:
+        with _digests_lock:
+            found = getattr(model, DIGEST_ATTRIBUTE, None)
+            if found is None:
+                found = Digest(model)
+                setattr(model, DIGEST_ATTRIBUTE, found)
+    return found
 
 
 def rolling_mean(values: np.ndarray, weeks: int) -> np.ndarray:

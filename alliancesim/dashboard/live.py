@@ -55,6 +55,10 @@ class LiveHub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._subscribers.clear()
+
     def refresh(self, force: bool = True) -> None:
         """Refresh the views (all of them with ``force``; else those whose interval has passed)."""
         now = time.monotonic()
@@ -86,9 +90,15 @@ def _follow(hub: LiveHub | None, update: Callable[[], None], min_interval: float
     """
     latest = solara.use_ref(update)
     latest.current = update  # the newest closure: filters and choices made since the first render
-    solara.use_effect(lambda: latest.current(), None)  # after every render
+    solara.use_effect(lambda: latest.current and latest.current(), None)  # after every render
+
+    def forget() -> None:  # the view is gone: its closure (and the model in it) must not linger
+        latest.current = None
+
+    solara.use_effect(lambda: forget, [])
     if hub is not None:
-        solara.use_effect(lambda: hub.subscribe(lambda: latest.current(), min_interval), [hub])
+        solara.use_effect(lambda: hub.subscribe(lambda: latest.current and latest.current(), min_interval),
+                          [hub])
 
 
 @solara.component
