@@ -20,6 +20,7 @@ import solara
 
 from ..params import ParameterError
 from .clinic import LIVE_MODELS, Settings
+from .urlstate import AddressBar, Setup, setup_from_query
 from .controller import Clock, ResetRefused, RunButtons, RunControls, use_clock
 from .controls import SettingsPanel
 from .info import InfoView
@@ -170,14 +171,21 @@ def _on_session_start():
 solara.lab.on_kernel_start(_on_session_start)
 
 
-def initial_settings() -> Settings:
-    """The controls' starting point: ``--preset`` and ``--seed`` of ``alliancesim dashboard``, else default."""
+def initial_setup(search: str | None = None) -> Setup:
+    """The page's starting point: the address (``?preset=...&seed=...``), else ``--preset`` and
+    ``--seed`` of ``alliancesim dashboard``, else the default clinic."""
     preset = os.environ.get(PRESET_ENV, "").strip() or "default"
     seed = os.environ.get(SEED_ENV, "").strip() or "1"
     try:
-        return Settings(preset, int(seed))
+        Settings(preset, int(seed))
     except (ParameterError, ValueError):
-        return Settings("default", 1)
+        preset, seed = "default", "1"
+    return setup_from_query(search, preset, int(seed))
+
+
+def initial_settings() -> Settings:
+    """The controls' starting point without an address (``--preset``/``--seed``, else default)."""
+    return initial_setup().settings
 
 
 #: The tabs: label, icon, and the CSS class suffix of their content pane.
@@ -243,10 +251,20 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
 
 @solara.component
 def Page():
-    settings = solara.use_memo(initial_settings, [])
+    router = solara.use_router()
+    setup = solara.use_memo(lambda: initial_setup(router.search), [])
+    settings = setup.settings
     clock = use_clock(settings)
     clock.generation.value  # noqa: B018 - a Reset redraws the page's parts that show the model
-    ui = solara.use_memo(ViewState, [])
+
+    def view_state() -> ViewState:
+        ui = ViewState()
+        ui.tab.set(setup.tab)
+        if setup.pair is not None:
+            ui.pair.set((id(clock.model), setup.pair))
+        return ui
+
+    ui = solara.use_memo(view_state, [])
     runner = solara.use_memo(SpreadRunner, [])
     solara.Style(CSS)
     solara.Title("alliancesim dashboard")
@@ -257,6 +275,13 @@ def Page():
         RunControls(clock, clock.model)
         SettingsPanel(settings, clock.model.spec)
     MainArea(clock, settings, ui, runner)
+    SetupInAddress(settings, ui, clock)
+
+
+@solara.component
+def SetupInAddress(settings: Settings, ui: ViewState, clock: Clock):
+    clock.generation.value  # noqa: B018
+    AddressBar(settings, int(ui.tab.value), ui.pair_for(clock.model))
 
 
 #: ``solara run alliancesim.dashboard.app:page``

@@ -54,6 +54,10 @@ def dashboard_env(offline: bool = True, prefix: str | os.PathLike = sys.prefix) 
     # plain http; on a page served to this computer that is expected, and only noise.
     quiet = "ignore:Cookies with samesite=none require https:UserWarning"
     env["PYTHONWARNINGS"] = ",".join(w for w in (os.environ.get("PYTHONWARNINGS", ""), quiet) if w)
+    # Each browser session's events run in worker threads; glibc gives every thread its own
+    # malloc arena and rarely hands an arena's freed memory back, so a class's server would only
+    # grow.  Two arenas keep closed sessions' memory returnable (benchmarks/dashboard_memory.py).
+    env.setdefault("MALLOC_ARENA_MAX", os.environ.get("MALLOC_ARENA_MAX", "2"))
     return env
 
 

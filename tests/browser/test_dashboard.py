@@ -272,3 +272,36 @@ def test_full_dashboard_screenshot(offline_page, dashboard_url, artifacts_dir):
     op.assert_clean()
 
 
+
+
+def test_the_setup_survives_a_reload_and_a_link_shares_it(offline_page, dashboard_url, browser):
+    op = offline_page
+    op.goto(dashboard_url)
+    preset = presets.load("retiring_file")
+    choose_preset(op, preset.title)
+    seed_box = op.page.locator(".as-seed input")
+    seed_box.fill("7")
+    seed_box.press("Enter")
+    open_group(op, "Retirement and handover")
+    type_param(op, "notice_weeks", "12")
+    open_tab(op, "Handover")
+    op.page.wait_for_url(re.compile(r"preset=retiring_file&seed=7&notice_weeks=12&tab=handover"))
+    link = op.page.url
+    op.page.reload()
+    op.button("Step").wait_for()
+    # the run starts with the setup in the address, on the same tab
+    op.page.locator(".as-running-title", has_text=f"{preset.title} (1 value changed)").wait_for()
+    assert op.page.locator(".as-running-seed").inner_text() == "7"
+    op.page.locator(".as-countdown").wait_for()
+    assert op.page.get_by_role("tab", name="Handover").get_attribute("aria-selected") == "true"
+    open_group(op, "Retirement and handover")
+    assert op.page.locator(".as-param-notice_weeks input[type=text]").input_value() == "12"
+    # someone else opens the link
+    other = browser.new_page()
+    try:
+        other.goto(link)
+        other.locator(".as-running-title", has_text=f"{preset.title} (1 value changed)").wait_for()
+        assert other.locator(".as-running-seed").inner_text() == "7"
+    finally:
+        other.close()
+    op.assert_clean()
