@@ -3,8 +3,8 @@
 Starts the dashboard server (offline, as ``alliancesim dashboard`` does), then, ``--parallel``
 at a time, opens ``--sessions`` browser tabs in Debian's chromium; each runs a clinic to its
 end (the default clinic: 10 years) a year per Step, then closes.  Prints the server's resident
-memory (RSS, from /proc) when idle (after one warm-up tab, so libraries and caches are
-loaded), at its peak, and after the tabs have closed.
+memory (RSS, from /proc) at start, when idle (after one warm-up tab that showed one week, so
+libraries and caches are loaded), at its peak, and after the tabs have closed.
 
 The issue's bar: after 30 sessions have run a 10-year clinic and closed, RSS is back within
 50 MB of idle.
@@ -77,6 +77,9 @@ def run_session(browser, url: str, years: bool = True) -> int:
     step = page.get_by_role("button", name="Step", exact=True)
     step.wait_for(timeout=90_000)
     week = 0
+    if not years:  # one week: the model's code has run once
+        step.click()
+        page.locator(".as-week-now", has_text="1").wait_for()
     if years:
         page.locator(".as-weeks-per-update .v-slider__thumb-container").focus()
         page.keyboard.press("End")
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             fresh = rss_mb(server.pid)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-                run_session(browser, url, years=False)  # warm-up: imports, caches, the first page
+                run_session(browser, url, years=False)  # warm-up: the first page and week (imports, caches)
                 time.sleep(5)
                 idle = rss_mb(server.pid)
                 print(f"server RSS: {fresh:.0f} MB at start, {idle:.0f} MB idle after one warm-up tab")

@@ -203,7 +203,7 @@ TABS = (
 # A click on a tab marks it active in the browser at once; the server then sends the new
 # tab's content.  Until then, hide the old tab's content (and say so) rather than leave it up.
 CSS += "".join(
-    f".as-main:has(.as-tab-{i}.v-tab--active) .as-pane:not(.as-pane-{i}) {{ display: none; }}\n"
+    f".as-main:has(.as-tab-{i}.v-tab--active) .as-pane:not(.as-pane-{i}) {{ display: none !important; }}\n"
     f".as-main:has(.as-tab-{i}.v-tab--active) .as-pane-wait:not(:has(~ .as-pane-{i}))::after "
     "{ content: 'Drawing…'; }\n"
     for i in range(len(TABS)))

@@ -183,18 +183,23 @@ class Digest:
         """``(relationship id, label)`` for the inspector's picker, most eventful first.
 
         ``which``: ``"now"`` pairs still together, ``"handover"`` pairs that began at a
-        handover, ``"ended"`` pairs that have ended.
+        handover (the successor's clients first, then clients who moved to a colleague
+        when their therapist left, then referrals), ``"ended"`` pairs that have ended.
         """
         model = self.model
         with self._lock, model_lock(model):
             rels = list(model.relationships)
         if which == "now":
             rels = [r for r in rels if r.end_week is None]
-        elif which == "handover":
-            rels = [r for r in rels if r.predecessor is not None]
         elif which == "ended":
             rels = [r for r in rels if r.end_week is not None]
-        rels.sort(key=lambda r: (-int(r.ruptures > 0), -r.sessions, r.rid))
+        if which == "handover":
+            # the story of a retirement first: clients who stayed with the successor, then those
+            # who moved to a colleague when their therapist left, then referrals
+            rels = [r for r in rels if r.predecessor is not None]
+            rels.sort(key=lambda r: (_handover_rank(r), r.start_week, -r.sessions, r.rid))
+        else:
+            rels.sort(key=lambda r: (-int(r.ruptures > 0), -r.sessions, r.rid))
         return [(r.rid, pair_label(r)) for r in rels[:limit]]
 
     def sessions_of(self, rid: int) -> pd.DataFrame:
@@ -254,6 +259,13 @@ class Digest:
             self._departures = sorted(by_label.values(), key=lambda d: (d.week is None, d.week or 0, d.therapist))
             self._departures_key = key
             return self._departures
+
+
+def _handover_rank(r) -> int:
+    old = r.predecessor
+    if old.end_reason != "therapist_left":
+        return 2
+    return 0 if old.handover_outcome == "stayed_with_successor" else 1
 
 
 def _mentions(event, needle: str) -> bool:

@@ -8,9 +8,11 @@ could otherwise write files anywhere the server can.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
+import zipfile
 from pathlib import Path
 
 from ..tables import write_outputs
@@ -71,3 +73,13 @@ def export_run(model, *, preset: str, rid: int | None = None, spread: tuple[list
         F.spread_figure(*spread).savefig(folder / "spread.png", dpi=F.EXPORT_DPI)
     files = sorted(p for p in folder.iterdir() if p.is_file())
     return folder, files
+
+
+def zip_folder(folder: Path) -> bytes:
+    """Every file of an export folder in one zip (for the browser's download), under the folder's name."""
+    folder = Path(folder)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            archive.write(path, arcname=f"{folder.name}/{path.name}")
+    return buf.getvalue()

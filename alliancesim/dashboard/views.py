@@ -22,7 +22,7 @@ from . import figures as F
 from .clinic import Settings
 from .controller import SLOW_VIEW_INTERVAL
 from .digest import EVENT_TOPICS, digest, model_lock, pair_label, topic_of
-from .export import export_root, export_run
+from .export import export_root, export_run, zip_folder
 from .live import LiveHTML, LiveHub, LiveImage
 from .spread import SpreadRunner, spread_seeds
 from .svgmap import legend_html, map_state, map_svg
@@ -458,6 +458,10 @@ def ExportView(model, ui: ViewState, runner: SpreadRunner):
         return
     folder, files = task.value
     solara.Success(f"Wrote {len(files)} files to {folder}", dense=True, classes=["as-export-done"])
+    # the files on the student's own computer: one zip, made when the button is pressed
+    with solara.Div(classes=["as-download"]):
+        solara.FileDownload(lambda: zip_folder(folder), filename=f"{folder.name}.zip",
+                            label=f"Download these {len(files)} files (zip)", mime_type="application/zip")
     items = "".join(f"<li><code>{_esc(p.name)}</code> <span class='as-help'>{p.stat().st_size / 1024:.0f} KB"
                     f"</span></li>" for p in files if p.exists())
     solara.HTML(tag="ul", classes=["as-files"], unsafe_innerHTML=items)

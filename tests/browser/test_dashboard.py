@@ -6,6 +6,8 @@ import csv
 import re
 import statistics
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -228,6 +230,15 @@ def test_export_writes_files(offline_page, dashboard_url, dashboard_server):
                  "handover.png"):
         assert files[name].stat().st_size > 0, name
     assert files["clinic_map.png"].read_bytes().startswith(PNG_SIGNATURE)
+    # and a student takes them home: one zip, downloaded by the browser
+    with op.page.expect_download() as download:
+        op.page.get_by_role("button", name=re.compile(r"Download these \d+ files")).click()
+    saved = download.value.path()
+    with zipfile.ZipFile(saved) as archive:
+        names = {Path(n).name for n in archive.namelist()}
+        assert names == set(files)
+        assert archive.read(f"{written[0].name}/weekly.csv") == files["weekly.csv"].read_bytes()
+    assert download.value.suggested_filename == f"{written[0].name}.zip"
     op.assert_clean()
 
 
@@ -304,4 +315,24 @@ def test_the_setup_survives_a_reload_and_a_link_shares_it(offline_page, dashboar
         assert other.locator(".as-running-seed").inner_text() == "7"
     finally:
         other.close()
+    op.assert_clean()
+
+
+def test_a_tab_switch_clears_the_old_tab_at_once(offline_page, dashboard_url):
+    op = offline_page
+    op.goto(dashboard_url)
+    op.step()
+    wait_for_week(op, 1)
+    op.page.locator(".as-map svg").wait_for()
+    # click "Event log" and look at the next frame, long before the server's answer arrives
+    old_visible = op.page.evaluate("""() => new Promise(done => {
+        document.querySelector('.as-tab-3').click();
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+            const old = document.querySelector('.as-pane-0');
+            done(!!old && getComputedStyle(old).display !== 'none');
+        }));
+    })""")
+    assert not old_visible, "the map stayed on screen after the click"
+    op.page.locator(".as-log").wait_for()
+    assert op.page.locator(".as-map").count() == 0
     op.assert_clean()
