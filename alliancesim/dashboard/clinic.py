@@ -1,9 +1,8 @@
 """The model as the dashboard runs it, and what the controls hand to it.
 
-Mesa's SolaraViz rebuilds the model on *Reset* by calling
-``type(model)(**model_params)``.  We give it one fixed parameter, the browser
-session's :class:`Settings`, so a reset reads whatever the controls say at that
-moment (preset, parameter values, seed) instead of a copy taken at start-up.
+Reset (:mod:`alliancesim.dashboard.controller`) builds a new model from the
+browser session's :class:`Settings`, so it reads whatever the controls say at
+that moment (preset, parameter values, seed) instead of a copy taken at start-up.
 """
 
 from __future__ import annotations

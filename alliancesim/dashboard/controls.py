@@ -213,7 +213,7 @@ def PendingNote(settings: Settings, running_spec):
 
 @solara.component
 def SettingsPanel(settings: Settings, running_spec):
-    """Everything the person can set, in the sidebar under SolaraViz's Reset / Play / Step."""
+    """Everything the person can set, in the sidebar under the pace sliders."""
     with solara.Card("Clinic to simulate", classes=["as-card"]):
         PresetPicker(settings)
         SeedPicker(settings)
