@@ -1,105 +1,80 @@
-"""The people in the clinic: therapists and their clients.
+"""The people in the clinic: therapists and their clients, with what they do.
 
-Agents hold who someone is and where they are; what happens between two
-people in a session lives in :mod:`alliancesim.session`, and the pair's shared
+Agents carry who someone is and the things that happen to a person: a client
+moves house, has a setback, pauses and comes back; a therapist gives notice
+and leaves.  What happens between two people in a session lives in
+:mod:`alliancesim.session` and :mod:`alliancesim.week`, and the pair's shared
 history in :mod:`alliancesim.relationship`.
 
-Each agent's numbers live in one row of the model's column tables
-(:mod:`alliancesim.state`) so that a week's sessions can be computed together;
+Each agent's numbers live in one row of the model's tables (declared in
+:mod:`alliancesim.schema`) so that a week's sessions can be computed together;
 the attributes below read and write that row, so ``client.distress`` works as
 in any Mesa model.
+
+The model runs the week as one schedule (:meth:`AllianceModel.step`), because
+sessions pair two agents and their order matters; an agent's ``step`` is
+therefore not a thing to call on its own, and calling it says so.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
 
 from . import session as S
+from .events import EventKind as K
+from .schema import CLIENT, THERAPIST, TOPICS
 from .session import NEEDS
-from .state import Column
+from .state import Column, check_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from .relationship import Relationship
 
-#: Topics clients bring to the table (column order of topic matrices).
-TOPICS: tuple[str, ...] = (
-    "family", "pets", "work", "grief", "relationships", "health", "money", "body image",
-)
 #: What each need profile tends to bring (weights over TOPICS), by need code.
 TOPIC_WEIGHTS: tuple[tuple[float, ...], ...] = (
     (2, 2, 3, 0.5, 1, 3, 1, 1),  # physical
     (2, 1.5, 2, 1, 2, 2, 1, 1.5),  # physical with an emotional part
     (3, 1, 2.5, 2, 3, 1, 1.5, 1),  # overwhelmed by life
+    (2, 2, 3, 0.5, 1.5, 1.5, 1, 1),  # occasional visitor
 )
 #: Typical starting distress (PHQ-9 points, mean and SD) and pain (0-10), by need code.
-NEED_DISTRESS = ((5.0, 3.5), (10.0, 5.0), (16.0, 5.0))
-NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5))
+NEED_DISTRESS = ((5.0, 3.5), (10.0, 5.0), (16.0, 5.0), (4.0, 3.0))
+NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5), (3.0, 1.5))
 
-#: Fields of the therapist table: name -> (dtype, fill[, shape]).
-THERAPIST_COLUMNS: dict[str, tuple] = {
-    "manual_skill": (np.float64, np.nan),
-    "warmth": (np.float64, np.nan),
-    "boundary_firmness": (np.float64, np.nan),
-    "self_awareness": (np.float64, np.nan),
-    "talkativeness": (np.float64, np.nan),
-    "fixing_stance": (np.float64, np.nan),
-    "burnout": (np.float64, 0.0),
-    "experience_years": (np.float64, 0.0),
-    "load": (np.float64, 0.0),
-    "weekly_capacity": (np.int64, 0),
-    "site": (np.int64, 0),
-    "start_week": (np.int64, 0),
-    "left_week": (np.int64, -1),
-    "leaving_week": (np.int64, -1),
-    "retirement_week": (np.int64, -1),
-    "sessions_this_week": (np.int64, 0),
-    "stalled_this_week": (np.int64, 0),
-    "sessions_given": (np.int64, 0),
-    "accepting": (np.bool_, False),
-    "triggers": (np.float64, 0.0, (len(TOPICS),)),
-}
-
-#: Fields of the client table: name -> (dtype, fill[, shape]).
-CLIENT_COLUMNS: dict[str, tuple] = {
-    "distress": (np.float64, np.nan),
-    "pain": (np.float64, np.nan),
-    "distress_baseline": (np.float64, np.nan),
-    "pain_baseline": (np.float64, np.nan),
-    "distress_floor": (np.float64, np.nan),
-    "distress_start": (np.float64, np.nan),
-    "pain_start": (np.float64, np.nan),
-    "self_care": (np.float64, 0.0),
-    "talk_preference": (np.float64, np.nan),
-    "trust_propensity": (np.float64, np.nan),
-    "cadence_weeks": (np.float64, np.nan),
-    "travel_tolerance_km": (np.float64, np.nan),
-    "responsiveness": (np.float64, 1.0),
-    "home_x": (np.float64, 0.0),
-    "home_y": (np.float64, 0.0),
-    "updated_week": (np.int64, 0),
-    "prior_negative": (np.int64, 0),
-    "need": (np.int64, 0),
-    "relationship": (np.int64, -1),
-    "paused_until": (np.int64, -1),
-    "sessions_total": (np.int64, 0),
-    "arrived_week": (np.int64, 0),
-    "left_week": (np.int64, -1),
-    "in_scope": (np.bool_, True),
-    "maintenance": (np.bool_, False),
-    "goals_met": (np.bool_, False),
-    "satisfied": (np.bool_, False),
-    "topics": (np.float64, 0.0, (len(TOPICS),)),
-}
+#: A pause lasts between these many weeks (holiday, money, illness).
+PAUSE_WEEKS = (4, 16)
+#: A setback raises distress by between these many PHQ-9 points; this share of the rise stays.
+SETBACK_RISE, SETBACK_LASTING = (2.0, 7.0), 0.5
+#: A setback brings one of these topics to the table, with this much weight.
+SETBACK_TOPICS = ("grief", "work", "family", "health", "relationships", "money")
+SETBACK_TOPIC_WEIGHT = 2.0
+#: A client who moves lands anywhere within this many town radii of the centre.
+MOVE_RADIUS = 1.5
+#: A client who moved keeps coming while distance <= tolerance * (1 + KEEP_TRAVELLING_BOND * bond).
+KEEP_TRAVELLING_BOND = 2.0
 
 
-def _topic_dict(row: np.ndarray) -> dict[str, float]:
+class _OwnSchedule:
+    """Mesa's agent verbs that do not apply: the model runs the week as one schedule."""
+
+    def step(self) -> None:
+        raise TypeError(
+            f"{type(self).__name__}.step() is not how alliancesim runs: sessions pair a therapist and a client, "
+            "so the week is one schedule; call model.step() (or model.run()) instead"
+        )
+
+
+def _topic_dict(row) -> dict[str, float]:
     return {TOPICS[i]: float(v) for i, v in enumerate(row) if v > 0}
 
 
-class Therapist(mesa.Agent):
+def _week_or_none(value) -> int | None:
+    return None if value < 0 else int(value)
+
+
+class Therapist(_OwnSchedule, mesa.Agent):
     """A massage therapist with a room at one of the clinic's sites.
 
     Traits (0-1 unless stated): ``manual_skill``; ``warmth`` (warmth and
@@ -110,8 +85,8 @@ class Therapist(mesa.Agent):
     ``experience_years``; ``site`` (index of the room's site).
 
     State: ``burnout`` (0-1); ``caseload`` (relationship id -> Relationship);
-    ``sessions_given``; ``retirement_week``, ``leaving_week`` (set on notice),
-    ``left_week``; ``successor`` (who takes the room).
+    ``retirement_week``, ``leaving_week`` (set on notice), ``left_week``;
+    ``successor`` (who takes the room).
     """
 
     manual_skill = Column()
@@ -125,7 +100,6 @@ class Therapist(mesa.Agent):
     weekly_capacity = Column(int)
     site = Column(int)
     start_week = Column(int)
-    sessions_given = Column(int)
     sessions_this_week = Column(int)
 
     def __init__(self, model, idx: int, successor_of: str | None = None) -> None:
@@ -138,21 +112,17 @@ class Therapist(mesa.Agent):
         self.leave_reason: str | None = None
         self.caseload: dict[int, Relationship] = {}
 
-    @staticmethod
-    def _week_or_none(value: int) -> int | None:
-        return None if value < 0 else int(value)
-
     @property
     def left_week(self) -> int | None:
-        return self._week_or_none(self._table.data["left_week"][self.idx])
+        return _week_or_none(self._table.data["left_week"][self.idx])
 
     @property
     def leaving_week(self) -> int | None:
-        return self._week_or_none(self._table.data["leaving_week"][self.idx])
+        return _week_or_none(self._table.data["leaving_week"][self.idx])
 
     @property
     def retirement_week(self) -> int | None:
-        return self._week_or_none(self._table.data["retirement_week"][self.idx])
+        return _week_or_none(self._table.data["retirement_week"][self.idx])
 
     @property
     def triggers(self) -> dict[str, float]:
@@ -179,11 +149,47 @@ class Therapist(mesa.Agent):
         """How clear this therapist's frame is (see :func:`session.boundary_clarity`)."""
         return S.boundary_clarity(self.boundary_firmness)
 
+    # ------------------------------------------------------------------ what a therapist does
+    def give_notice(self, week: int, reason: str, last_week: int) -> None:
+        """Announce leaving on ``last_week``; a successor for the room is found now.
+
+        A later retirement date set for this therapist supersedes an earlier
+        one; a therapist on notice does not give notice twice.
+        """
+        if self.on_notice or self.left_week is not None:
+            return
+        if reason == "retirement" and last_week != self.retirement_week:
+            return  # superseded, e.g. by the scheduled retirement of T1
+        model = self.model
+        self._table.leaving_week[self.idx] = last_week
+        self._table.accepting[self.idx] = False
+        model.close_diary(self.idx)
+        self.leave_reason = reason
+        # The successor is found now so clients can be introduced during the notice period.
+        self.successor = model.hire(site=self.site, experience=model.params.successor_experience_years,
+                                    week=last_week, successor_of=self.label)
+        model.schedule(last_week, "successor_starts", self.successor)
+        model.schedule(last_week, "leave", self)
+        model.events.add(week, K.NOTICE_GIVEN, None, self.label, reason=reason, last_week=last_week)
+
+    def leave(self, week: int) -> None:
+        """Last day: the clients are handed over (:func:`alliancesim.handover.hand_over`)."""
+        from .handover import hand_over
+
+        if self.left_week is not None or self.leaving_week != week:
+            return
+        hand_over(self.model, self, week)
+        self.remove()
+
+    def start_work(self, week: int) -> None:
+        """A successor's first day in the room."""
+        self.model.events.add(week, K.SUCCESSOR_STARTED, None, self.label, predecessor=self.successor_of)
+
     def __repr__(self) -> str:
         return f"Therapist({self.label}, site={self.site}, clients={len(self.caseload)})"
 
 
-class Client(mesa.Agent):
+class Client(_OwnSchedule, mesa.Agent):
     """A client of the clinic.
 
     Traits: ``prior_negative`` (earlier poor massage experiences); ``trust_propensity``
@@ -216,8 +222,6 @@ class Client(mesa.Agent):
     travel_tolerance_km = Column()
     responsiveness = Column()
     prior_negative = Column(int)
-    sessions_total = Column(int)
-    arrived_week = Column(int)
     in_scope = Column(bool)
     maintenance = Column(bool)
     goals_met = Column(bool)
@@ -251,13 +255,11 @@ class Client(mesa.Agent):
 
     @property
     def paused_until(self) -> int | None:
-        v = int(self._table.data["paused_until"][self.idx])
-        return None if v < 0 else v
+        return _week_or_none(self._table.data["paused_until"][self.idx])
 
     @property
     def left_week(self) -> int | None:
-        v = int(self._table.data["left_week"][self.idx])
-        return None if v < 0 else v
+        return _week_or_none(self._table.data["left_week"][self.idx])
 
     def now(self, week: int) -> tuple[float, float]:
         """Distress and pain as they stand in ``week`` (without changing state)."""
@@ -271,5 +273,77 @@ class Client(mesa.Agent):
                                      p.self_care_rate, p.relapse_rate),
         )
 
+    # ------------------------------------------------------------------ life events
+    def plan_life(self, week: int) -> None:
+        """Schedule this client's first move, setback and pause (each a weekly chance from the registry)."""
+        p, model = self.model.params, self.model
+        model.schedule(model.next_event_week(week, p.move_rate / 52), "move", self)
+        model.schedule(model.next_event_week(week, p.setback_rate / 52), "setback", self)
+        model.schedule(model.next_event_week(week, p.pause_rate / 52), "pause", self)
+
+    def move_house(self, week: int) -> None:
+        """The client moves; they keep coming if the relationship outweighs the distance.
+
+        They stay while ``distance <= tolerance * (1 + KEEP_TRAVELLING_BOND * bond)``:
+        people kept travelling "because of our therapeutic relationship".
+        """
+        model, C, p = self.model, self._table, self.model.params
+        rnd = model.streams.python("life_events")
+        r = self.relationship
+        radius = MOVE_RADIUS * p.town_radius_km * math.sqrt(rnd.random())
+        a = 2 * math.pi * rnd.random()
+        C.home_x[self.idx], C.home_y[self.idx] = radius * math.cos(a), radius * math.sin(a)
+        model.schedule(model.next_event_week(week, p.move_rate / 52), "move", self)
+        km = float(model.km_from(*self.home)[r.therapist.site])
+        tolerance = self.travel_tolerance_km
+        if km <= tolerance * (1.0 + KEEP_TRAVELLING_BOND * r.bond):
+            if km > tolerance:
+                model.events.add(week, K.KEPT_TRAVELLING, self.label, r.therapist.label, km=round(km, 1))
+            return
+        model.events.add(week, K.MOVED_AWAY, self.label, r.therapist.label, km=round(km, 1))
+        model.moved_away += 1
+        model.end_relationship(r, week, "moved_away")
+
+    def setback(self, week: int) -> None:
+        """A life event: distress jumps and part of the rise stays; it brings a new topic."""
+        model, C, p = self.model, self._table, self.model.params
+        rnd = model.streams.python("life_events")
+        r = self.relationship
+        rise = rnd.uniform(*SETBACK_RISE)
+        topic = rnd.choice(SETBACK_TOPICS)
+        model.bring_up_to(self.idx, week)
+        C.distress[self.idx] = min(27.0, C.distress[self.idx] + rise)
+        C.distress_baseline[self.idx] = min(27.0, C.distress_baseline[self.idx] + SETBACK_LASTING * rise)
+        C.topics[self.idx, TOPICS.index(topic)] += SETBACK_TOPIC_WEIGHT
+        model.events.add(week, K.SETBACK, self.label, r.therapist.label, topic=topic, rise=round(rise, 1),
+                         pronoun=self.pronoun)
+        model.schedule(model.next_event_week(week, p.setback_rate / 52), "setback", self)
+
+    def pause(self, week: int) -> None:
+        """The client pauses sessions for a few weeks (not while their therapist is on notice)."""
+        model, C, p = self.model, self._table, self.model.params
+        r = self.relationship
+        if C.paused_until[self.idx] < 0 and not r.therapist.on_notice:
+            weeks = model.streams.python("life_events").randint(*PAUSE_WEEKS)
+            C.paused_until[self.idx] = week + weeks
+            model.R.next_week[r.idx] = -1
+            model.events.add(week, K.PAUSED, self.label, r.therapist.label, weeks=weeks)
+            model.schedule(week + weeks, "resume", self)
+        model.schedule(model.next_event_week(week, p.pause_rate / 52), "pause", self)
+
+    def resume(self, week: int) -> None:
+        """The pause is over: the client books again this week."""
+        C = self._table
+        if C.paused_until[self.idx] != week:
+            return
+        r = self.relationship
+        C.paused_until[self.idx] = -1
+        self.model.R.next_week[r.idx] = week
+        self.model.events.add(week, K.RESUMED, self.label, r.therapist.label)
+
     def __repr__(self) -> str:
         return f"Client({self.label}, need={self.need}, distress={self.distress:.1f})"
+
+
+check_columns(Therapist, THERAPIST)
+check_columns(Client, CLIENT)

@@ -72,9 +72,37 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="DIR", help="write tables and summary.json here")
     p.add_argument("--csv", action="store_true", help="also write CSV copies of the tables")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--engine", choices=("auto", "numba", "python"), default=None,
+                   help="numba (compiled, fast) or python (the pure-Python reference: same results, slower); "
+                        "default: $ALLIANCESIM_ENGINE or auto (numba when available)")
+
+
+def use_engine(name: str | None) -> None:
+    """Select the session engine for this process before the model is imported (``None``: as set).
+
+    Raises
+    ------
+    CliError
+        If the model was already imported with another engine.
+    """
+    from . import engine
+
+    if name is not None:
+        if engine._chosen is not None and name != "auto" and engine._chosen != name:
+            raise CliError(f"--engine {name}: this process already runs the {engine._chosen} engine")
+        os.environ[engine.ENV] = name
+
+
+def say_if_compiling() -> None:
+    """One line on stderr when the fast engine must first compile the session code on this machine."""
+    from . import engine
+
+    if engine.requested_engine() != "python" and not engine.cache_is_warm():
+        print("alliancesim: compiling the session code for this machine (once, 10-30 s) ...", file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    use_engine(args.engine)
     from . import presets
     from .model import AllianceModel
     from .params import parse_assignment
@@ -89,6 +117,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise CliError(f"--out {args.out!r} exists and is not a directory")
+    say_if_compiling()
     model = AllianceModel(params, rng=args.seed)
     bar = None
     if not args.quiet and model.horizon >= 260 and sys.stderr.isatty():
@@ -120,7 +149,7 @@ def format_summary(title: str, model, metrics: dict, out: str | None) -> str:
         return "n/a" if x is None or x != x else fmt.format(x)
 
     lines = [
-        f"{title}: {model.week} weeks, seed {model.seed}",
+        f"{title}: {model.week} weeks, seed {model.seed}, {model.engine} engine",
         f"  clients on the books   {num(metrics['clients_on_books'], '{:.0f}')} "
         f"({pct(metrics['maintenance_share'])} maintenance), {num(metrics['sessions_per_week'], '{:.0f}')} sessions/week",
         f"  dropout                {pct(metrics['dropout_share'])} of finished courses "

@@ -34,6 +34,7 @@ class EventKind(str, Enum):
     GOALS_MET = "goals_met"
     MAINTENANCE = "maintenance"
     FINISHED = "finished"
+    COMPLETED = "completed"
     MAINTENANCE_ENDED = "maintenance_ended"
     DROPOUT = "dropout"
     REFERRED_COLLEAGUE = "referred_colleague"
@@ -158,6 +159,8 @@ _TEMPLATES = {
     EventKind.GOALS_MET: lambda e: f"{_c(e)} reached {_p(e)} goals with {_t(e)}",
     EventKind.MAINTENANCE: lambda e: f"{_c(e)} stayed on with {_t(e)} for regular maintenance sessions",
     EventKind.FINISHED: lambda e: f"{_c(e)} finished treatment with {_t(e)} after {e.detail.get('sessions')} sessions",
+    EventKind.COMPLETED: lambda e: f"{_c(e)} came for the {e.detail.get('sessions')} sessions "
+    f"{e.detail.get('pronoun', 'they')} meant to, with {_t(e)}, and stopped",
     EventKind.MAINTENANCE_ENDED: lambda e: f"{_c(e)} stopped {_p(e)} maintenance sessions with {_t(e)} "
     f"after {e.detail.get('sessions')} sessions",
     EventKind.DROPOUT: lambda e: f"{_c(e)} did not come back to {_t(e)} after session {e.detail.get('sessions')}",

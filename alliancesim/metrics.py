@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .readout import Readout, readout
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import AllianceModel
 
@@ -89,34 +91,33 @@ def summary_metrics(model: AllianceModel) -> dict[str, float]:
     out: dict[str, float] = {name: float("nan") for name in METRICS}
     out["weeks"] = float(model.week)
     out["client_weeks"] = float(model.client_weeks)
-    _weekly_metrics(model, out)
-    R = model.R
-    if R.n:
-        _course_metrics(model, out)
-        _handover_metrics(model, out)
-        trust = R.used("sessions_to_trust")
+    read = readout(model)
+    _weekly_metrics(model, read, out)
+    rels = read.relationships
+    if len(rels):
+        _course_metrics(read, out)
+        _handover_metrics(model, read, out)
+        trust = rels["sessions_to_trust"]
         trust = trust[trust >= 0]
         out["sessions_to_trust"] = float(np.median(trust)) if trust.size else float("nan")
-    rup = model.Rup.data[: model.Rup.n]
+    rup = read.ruptures
     out["rupture_share"] = _share(len(rup), out["sessions"])
     out["repaired_share"] = _share(np.count_nonzero(rup["resolved_week"] >= 0), len(rup))
     out["countertransference_share"] = _share(np.count_nonzero(rup["cause"] == 2), len(rup))
     departed = [t for t in model.therapists_all if t.left_week is not None]
     out["burnout_departures"] = float(sum(1 for t in departed if t.leave_reason == "burnout"))
     out["retirements"] = float(sum(1 for t in departed if t.leave_reason == "retirement"))
-    if model.session_chunks:
-        _session_metrics(model, out)
+    if len(read.sessions):
+        _session_metrics(read, out)
     return out
 
 
-def _weekly_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+def _weekly_metrics(model: AllianceModel, read: Readout, out: dict[str, float]) -> None:
     """Caseload and weekly means over the second half of the run."""
-    v = model.datacollector.model_vars
-    if not v.get("sessions"):
+    col = read.weekly
+    if not len(col["sessions"]):
         out["sessions"] = 0.0
         return
-    col = {name: np.asarray(v[name], dtype=float) for name in (
-        "sessions", "clients_on_books", "maintenance_clients", "mean_alliance", "mean_quality", "mean_burnout")}
     out["sessions"] = float(col["sessions"].sum())
     week = np.arange(1, len(col["sessions"]) + 1)
     steady = week > STEADY_FROM * model.week
@@ -132,24 +133,20 @@ def _weekly_metrics(model: AllianceModel, out: dict[str, float]) -> None:
     out["mean_burnout"] = float(np.nanmean(col["mean_burnout"][steady]))
 
 
-def _end_reasons(model: AllianceModel) -> np.ndarray:
-    return np.array([r.end_reason or "ongoing" for r in model.relationships], dtype=object)
-
-
-def _course_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+def _course_metrics(read: Readout, out: dict[str, float]) -> None:
     """Dropout, finishing and referral shares over clients whose treatment ended (their last relationship)."""
-    R, C = model.R, model.C
-    client = R.used("client")
+    rels, clients = read.relationships, read.clients
+    client = rels["client"]
     out["clients"] = float(len(np.unique(client)))
-    last = np.full(C.n, -1, dtype=np.int64)
-    np.maximum.at(last, client, np.arange(R.n))
+    last = np.full(len(clients), -1, dtype=np.int64)
+    np.maximum.at(last, client, np.arange(len(rels)))
     last = last[last >= 0]
-    reasons = _end_reasons(model)[last]
+    reasons = read.end_reasons[last]
     ended = reasons != "ongoing"
     if not ended.any():
         return
-    goals = C.used("goals_met")[client[last]]
-    sessions = np.bincount(client, weights=R.used("sessions"), minlength=C.n)[client[last]]
+    goals = clients["goals_met"][client[last]]
+    sessions = np.bincount(client, weights=rels["sessions"], minlength=len(clients))[client[last]]
     dropped = ended & (reasons == "dropout") & ~goals
     n_ended = int(ended.sum())
     out["dropout_share"] = _share(dropped.sum(), n_ended)
@@ -158,7 +155,7 @@ def _course_metrics(model: AllianceModel, out: dict[str, float]) -> None:
     out["referred_share"] = _share((ended & (reasons == "referred_out")).sum(), n_ended)
 
 
-def _handover_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+def _handover_metrics(model: AllianceModel, read: Readout, out: dict[str, float]) -> None:
     outcomes = [r.handover_outcome for r in model.relationships if r.handover_outcome is not None]
     out["handover_clients"] = float(len(outcomes))
     if outcomes:
@@ -166,23 +163,20 @@ def _handover_metrics(model: AllianceModel, out: dict[str, float]) -> None:
         out["stayed_with_successor"] = outcomes.count("stayed_with_successor") / n
         out["moved_to_colleague"] = outcomes.count("moved_to_colleague") / n
         out["left_at_handover"] = outcomes.count("left") / n
-        R = model.R
-        handed = ~np.isnan(R.used("recovery_target"))
-        weeks = R.used("recovery_weeks")[handed]
+        rels = read.relationships
+        handed = ~np.isnan(rels["recovery_target"])
+        weeks = rels["recovery_weeks"][handed]
         weeks = weeks[weeks >= 0]
         out["recovery_weeks"] = float(np.median(weeks)) if weeks.size else float("nan")
 
 
-def _session_metrics(model: AllianceModel, out: dict[str, float]) -> None:
+def _session_metrics(read: Readout, out: dict[str, float]) -> None:
     """Dose-response, depression SMDs and the talk-restricted comparison, per client course."""
-    R, C = model.R, model.C
-    chunks = model.session_chunks
-    rel = np.concatenate([c["relationship"] for c in chunks])
-    week = np.concatenate([c["week"] for c in chunks])
-    session = np.concatenate([c["session"] for c in chunks])
-    before = np.concatenate([c["distress_before"] for c in chunks])
-    after = np.concatenate([c["distress_after"] for c in chunks])
-    client = R.client[rel]
+    rels, clients, ses = read.relationships, read.clients, read.sessions
+    n_clients, n_rels = len(clients), len(rels)
+    rel, week, session = ses["relationship"], ses["week"], ses["session"]
+    before, after = ses["distress_before"], ses["distress_after"]
+    client = rels["client"][rel]
     # A client's course: their sessions in order, across relationships (handover included).
     order = np.lexsort((session, week, client))
     client, before_o, after_o = client[order], before[order], after[order]
@@ -195,15 +189,15 @@ def _session_metrics(model: AllianceModel, out: dict[str, float]) -> None:
     if clinical_starts.size > 1:
         sd = float(clinical_starts.std(ddof=1))
         improved = (start_distress - after_o) >= IMPROVEMENT_SD * sd
-        reached = np.zeros(C.n, dtype=np.int64)
+        reached = np.zeros(n_clients, dtype=np.int64)
         reached[client[starts]] = length
-        still_on = C.used("relationship") >= 0
+        still_on = clients["relationship"] >= 0
         # Cumulative, as in a dose-response curve: improved at any session up to n, among everyone who
         # began, counting clients who left before session n with how they left; only courses still
         # running with fewer than n sessions are left out.
         clinical_clients = client[starts][before_o[starts] >= CLINICAL_DISTRESS]
         for k, name in ((8, "improved_by_8"), (26, "improved_by_26")):
-            ever = np.zeros(C.n, dtype=bool)
+            ever = np.zeros(n_clients, dtype=bool)
             hit = clinical & (course <= k) & improved
             ever[client[hit]] = True
             known = clinical_clients[(reached[clinical_clients] >= k) | ~still_on[clinical_clients]]
@@ -215,15 +209,15 @@ def _session_metrics(model: AllianceModel, out: dict[str, float]) -> None:
             if eighth.any():
                 out["depression_smd_course"] = float((start_distress[eighth] - after_o[eighth]).mean() / sd)
     # Talk-restricted vs talk-laden therapists: fall in distress over a relationship's first six sessions.
-    first_distress = np.full(R.n, np.nan)
-    sixth_distress = np.full(R.n, np.nan)
+    first_distress = np.full(n_rels, np.nan)
+    sixth_distress = np.full(n_rels, np.nan)
     first_distress[rel[session == 1]] = before[session == 1]
     sixth_distress[rel[session == 6]] = after[session == 6]
     both = ~np.isnan(first_distress) & ~np.isnan(sixth_distress)
     if both.sum() > 10:
         fall = (first_distress - sixth_distress)[both]
         sd = float(first_distress[both].std(ddof=1))
-        talk = model.T.talkativeness[R.used("therapist")[both]]
+        talk = read.therapists["talkativeness"][rels["therapist"][both]]
         quiet, laden = fall[talk < TALK_RESTRICTED_BELOW], fall[talk > TALK_LADEN_ABOVE]
         if quiet.size and laden.size and sd > 0:
             out["talk_restricted_advantage"] = float((quiet.mean() - laden.mean()) / sd)

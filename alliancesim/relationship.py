@@ -9,8 +9,8 @@ One :class:`Relationship` exists per therapist-client pair.  It holds
   *separateness* (boundaries, roles, power), *pleasure* (safety, comfort,
   communication), *merging* (contact, empathy) and *internalisation* (the client
   takes in the therapist's care and can care for themselves);
-* a :class:`ClientFile`: what the therapist knows of the client, which can be
-  handed over so the client "need not explain their whole story all over again";
+* the therapist's **knowledge** of the client (the file), which can be handed
+  over so the client "need not explain their whole story all over again";
 * the **rupture state machine** (:class:`RuptureState`, :data:`TRANSITIONS`,
   :class:`Rupture`)::
 
@@ -18,21 +18,21 @@ One :class:`Relationship` exists per therapist-client pair.  It holds
                          \\-> unnoticed -> client repair   -> unresolved
                                                               (carried to the next session)
 
-  The compiled session loop (:mod:`alliancesim.kernel`) walks episodes along
+  The session code (:func:`alliancesim.week.ruptures_and_repair`) walks episodes along
   these edges only (it checks each step against :data:`ALLOWED`) and records
   every state visited, so each episode's path can be read back and checked.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .agents import TOPICS
-from .state import Column
+from .schema import RELATIONSHIP, TOPICS
+from .state import Column, check_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from .agents import Client, Therapist
@@ -108,35 +108,12 @@ class IllegalTransition(RuntimeError):
     """A rupture tried to move along an edge the state machine does not have."""
 
 
-#: Fields of the rupture table (one row per episode): name -> (dtype, fill).
-#: ``path`` packs the most recent states visited, 3 bits each, oldest first (see :func:`decode_path`);
-#: ``path_length`` counts all states visited.
-RUPTURE_COLUMNS: dict[str, tuple] = {
-    "relationship": (np.int64, -1),
-    "week": (np.int64, -1),
-    "session": (np.int64, -1),
-    "confrontation": (np.bool_, False),
-    "cause": (np.int64, 0),
-    "topic": (np.int64, -1),
-    "bond_before": (np.float64, np.nan),
-    "bond_at_rupture": (np.float64, np.nan),
-    "noticed": (np.bool_, False),
-    "client_tried": (np.bool_, False),
-    "attempts": (np.int64, 0),
-    "repaired_by": (np.int64, 0),
-    "resolved_week": (np.int64, -1),
-    "resolved_session": (np.int64, -1),
-    "bond_after": (np.float64, np.nan),
-    "state": (np.int64, 1),
-    "path": (np.int64, 0),
-    "path_length": (np.int64, 0),
-}
 #: States kept in the packed path (3 bits each in an int64): the most recent ones.
 PATH_CAPACITY = 21
 
 
 def decode_path(path: int, length: int) -> list[RuptureState]:
-    """The states a rupture went through, from the packed ``path`` (see :data:`RUPTURE_COLUMNS`).
+    """The states a rupture went through, from the packed ``path`` (see :data:`alliancesim.schema.RUPTURE`).
 
     Episodes longer than :data:`PATH_CAPACITY` states keep their most recent
     ones (``length`` tells how many there were in all).
@@ -236,75 +213,6 @@ class RuptureLog:
             yield Rupture.from_row(i, self._table.data[i])
 
 
-@dataclass(slots=True)
-class ClientFile:
-    """What a therapist knows of a client: history, sore areas, topics, preferences.
-
-    ``knowledge`` (0-1) summarises how much of the client's story the therapist
-    holds; ``sore_areas_known`` (0-1) how well they know where the client will be
-    sore; ``topics`` what the client has talked about (topic -> times);
-    ``knows_talk_preference`` whether the therapist has learned how much the
-    client likes to talk.  A transferred file carries a share of this to a
-    successor, so the client "need not explain their whole story all over again".
-    """
-
-    knowledge: float = 0.0
-    sore_areas_known: float = 0.0
-    topics: dict[str, int] = field(default_factory=dict)
-    knows_talk_preference: bool = False
-    sessions_recorded: int = 0
-
-
-#: Fields of the relationship table: name -> (dtype, fill[, shape]).
-RELATIONSHIP_COLUMNS: dict[str, tuple] = {
-    "bond": (np.float64, 0.0),
-    "goal": (np.float64, 0.0),
-    "task": (np.float64, 0.0),
-    "separateness": (np.float64, 0.0),
-    "pleasure": (np.float64, 0.0),
-    "merging": (np.float64, 0.0),
-    "internalisation": (np.float64, 0.0),
-    "knowledge": (np.float64, 0.0),
-    "sore_areas_known": (np.float64, 0.0),
-    "need_fit": (np.float64, np.nan),
-    "trust_rate": (np.float64, np.nan),
-    "bond_start": (np.float64, np.nan),
-    "alliance_start": (np.float64, np.nan),
-    "alliance_end": (np.float64, np.nan),
-    "distress_start": (np.float64, np.nan),
-    "distress_end": (np.float64, np.nan),
-    "pain_start": (np.float64, np.nan),
-    "pain_end": (np.float64, np.nan),
-    "recovery_target": (np.float64, np.nan),
-    "episode_bond_before": (np.float64, np.nan),
-    "open_episode": (np.int64, -1),
-    "client": (np.int64, -1),
-    "therapist": (np.int64, -1),
-    "sessions": (np.int64, 0),
-    "start_week": (np.int64, 0),
-    "end_week": (np.int64, -1),
-    "next_week": (np.int64, -1),
-    "ruptures": (np.int64, 0),
-    "repairs": (np.int64, 0),
-    "repairs_by_therapist": (np.int64, 0),
-    "repairs_by_client": (np.int64, 0),
-    "enactments": (np.int64, 0),
-    "boundary_incidents": (np.int64, 0),
-    "sessions_to_trust": (np.int64, -1),
-    "recovery_weeks": (np.int64, -1),
-    "recovered_sessions": (np.int64, -1),
-    "active": (np.bool_, False),
-    "open": (np.bool_, False),
-    "open_confrontation": (np.bool_, False),
-    "introduced_to_successor": (np.bool_, False),
-    "introduced": (np.bool_, False),
-    "file_transferred": (np.bool_, False),
-    "maintenance": (np.bool_, False),
-    "unresolved_at_end": (np.bool_, False),
-    "topics_known": (np.int64, 0, (len(TOPICS),)),
-}
-
-
 def _opt(v) -> int | None:
     v = int(v)
     return None if v < 0 else v
@@ -314,7 +222,7 @@ class Relationship:
     """One therapist-client pair across its sessions.
 
     Numbers live in a row of the model's relationship table (see
-    :data:`RELATIONSHIP_COLUMNS`); this object names them.  All state variables
+    :data:`alliancesim.schema.RELATIONSHIP`); this object names them.  All state variables
     are on 0-1 scales; ``alliance`` is the mean of bond, goal and task, as in
     the short Working Alliance Inventory.
     """
@@ -404,16 +312,10 @@ class Relationship:
         return None if v != v else v
 
     @property
-    def file(self) -> ClientFile:
-        """What this therapist knows of the client now (a snapshot)."""
-        row = self._table.data[self.idx]
-        return ClientFile(
-            knowledge=float(row["knowledge"]),
-            sore_areas_known=float(row["sore_areas_known"]),
-            topics={TOPICS[k]: int(n) for k, n in enumerate(row["topics_known"]) if n > 0},
-            knows_talk_preference=bool(row["sessions"] >= 2),
-            sessions_recorded=int(row["sessions"]),
-        )
+    def topics_known(self) -> dict[str, int]:
+        """What the client has talked about with this therapist: topic -> times (the file's topics)."""
+        row = self._table.data["topics_known"][self.idx]
+        return {TOPICS[k]: int(n) for k, n in enumerate(row) if n > 0}
 
     def themes(self) -> dict[str, float]:
         """The four themes of Clark (2019) as a dict."""
@@ -429,3 +331,6 @@ class Relationship:
             f"Relationship({self.therapist.label}-{self.client.label}, sessions={self.sessions}, "
             f"alliance={self.alliance:.2f}, bond={self.bond:.2f})"
         )
+
+
+check_columns(Relationship, RELATIONSHIP)

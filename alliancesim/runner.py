@@ -11,45 +11,18 @@ it pickles cleanly to worker processes) and returns ``{metric: float}`` (see
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import presets
+from .fingerprint import FINGERPRINT_FILES, code_fingerprint  # noqa: F401  (public here too)
 from .metrics import summary_metrics
 from .model import AllianceModel
 from .params import Params, validate
 
 SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator | None
-
-#: The files whose contents decide what a run produces, relative to the package: the model,
-#: its parameters, presets and metrics, and the sweep code that turns a task into a run.
-#: The dashboard, the CLI's wording and the sweep's reports do not change a run's numbers.
-FINGERPRINT_FILES = ("*.py", "*.pyx", "*.pxd", "presets/*.toml",
-                     "sweep/worker.py", "sweep/seeding.py", "sweep/design.py")
-
-
-@functools.cache
-def code_fingerprint(package_dir: str | None = None) -> str:
-    """A short hash (16 hex digits) of the source files that decide a run's results.
-
-    Two installs with the same fingerprint give the same numbers for the same
-    parameters and seed.  A sweep stores it and will not resume, or use Dask
-    workers, under different code: a model edited between two sittings of one
-    sweep would otherwise mix results from two models under one version number.
-    """
-    root = Path(package_dir) if package_dir else Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    files = sorted({f for pattern in FINGERPRINT_FILES for f in root.glob(pattern) if f.is_file()})
-    for f in files:
-        digest.update(f.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(f.read_bytes().replace(b"\r\n", b"\n") + b"\0")
-    return digest.hexdigest()[:16]
-
 
 def resolve_params(preset: str | Params | Mapping[str, Any] | None = None, **overrides: Any) -> Params:
     """Parameters from a preset name/path, a Params, or a mapping, plus overrides (all validated)."""

@@ -1,5 +1,3 @@
-# cython: annotation_typing=False
-# (Cython reads the C types from session.pxd; the annotations here are for readers.)
 """The dynamics of one session, as small pure functions.
 
 Everything here takes plain numbers and returns plain numbers, so each
@@ -31,15 +29,17 @@ Scales: trust/bond, alliance parts, themes, knowledge, quality, traits are on
 0-1 scales; distress is PHQ-9-like points (0-27); pain is a 0-10 numeric rating.
 
 Every function takes and returns plain numbers.  This file is ordinary Python;
-when the package is built, Cython compiles it (with the C signatures in
-``session.pxd``) so that the week's sessions, one loop in
-:mod:`alliancesim._kernel`, run at C speed.  Called from Python, the functions
-behave the same either way.
+under the numba engine (:mod:`alliancesim.engine`) the functions marked
+``@compiled`` are compiled from this very source, so the week's sessions
+(:mod:`alliancesim.week`) run at machine speed; under the python engine they run
+as written.  Either way they give the same numbers.
 """
 
 from __future__ import annotations
 
 import math
+
+from .engine import compiled
 
 # ---------------------------------------------------------------------------
 # Fixed shape constants.  They set the *form* of each mechanism; the strengths
@@ -82,12 +82,19 @@ DROPOUT_ALLIANCE_REF, DROPOUT_ALLIANCE_SLOPE = 0.55, 4.0
 EARLY_DROPOUT = 5.0
 #: Dropout multipliers for an unresolved rupture and for a stalled course.
 DROPOUT_OPEN_RUPTURE, DROPOUT_STALLED = 1.0, 1.0
+#: Dropout multiplier per unit of lasting rupture cost (scar 1 multiplies the hazard by 1 + this).
+DROPOUT_SCAR = 4.0
+#: Trait-like alliance: weight of trust propensity, and cost per earlier poor experience.
+CAPACITY_TRUST, CAPACITY_PRIOR = 0.3, 0.06
+#: Remoralisation fades over about this many sessions (the phase model's first phase).
+REMORALISATION_SESSIONS = 3.0
+#: Alliance at which the alliance-carried part of relief is 1 (about the mean early alliance).
+ALLIANCE_REF = 0.6
+#: Session quality below which a session harms, and the weights of the other harms (in units of effect).
+HARM_QUALITY, HARM_INCIDENT, HARM_ENACTMENT, HARM_FIXING = 0.5, 1.0, 1.0, 0.5
 
 
-#: Euler's number (``E ** x`` is exp(x) in C when compiled).
-E = math.e
-
-
+@compiled
 def clip01(x: float) -> float:
     """Clamp ``x`` to the 0-1 scale."""
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
@@ -95,6 +102,7 @@ def clip01(x: float) -> float:
 
 # --- talk -------------------------------------------------------------------
 
+@compiled
 def talk_share(talkativeness: float, talk_preference: float) -> float:
     """Share of the session filled with talk (0-1).
 
@@ -104,6 +112,7 @@ def talk_share(talkativeness: float, talk_preference: float) -> float:
     return 0.6 * talkativeness + 0.4 * talk_preference
 
 
+@compiled
 def talk_fit(talkativeness: float, talk_preference: float, safety: float) -> float:
     """How well the therapist's talk suits the client this session (0-1).
 
@@ -123,6 +132,7 @@ def talk_fit(talkativeness: float, talk_preference: float, safety: float) -> flo
 
 # --- countertransference ----------------------------------------------------
 
+@compiled
 def topic_raised_probability(share_of_talk: float) -> float:
     """Chance the client brings one of their topics into the session.
 
@@ -132,6 +142,7 @@ def topic_raised_probability(share_of_talk: float) -> float:
     return TOPIC_BASE + TOPIC_TALK * share_of_talk
 
 
+@compiled
 def enactment_probability(intensity: float, self_awareness: float, rate: float) -> float:
     """Chance that a topic touching a therapist trigger is acted out.
 
@@ -143,15 +154,18 @@ def enactment_probability(intensity: float, self_awareness: float, rate: float) 
 
 # --- boundaries -------------------------------------------------------------
 
+@compiled
 def boundary_clarity(firmness: float) -> float:
     """How clear the frame is for the client (0-1): ``1 - (1 - firmness)^2``.
 
     Clear boundaries make it safe to let go; clarity saturates, so very firm
     boundaries add little safety over moderately firm ones.
     """
-    return 1.0 - (1.0 - firmness) ** 2
+    loose = 1.0 - firmness
+    return 1.0 - loose * loose
 
 
+@compiled
 def merging_openness(firmness: float, rigid_above: float) -> float:
     """Ceiling on contact and empathy set by boundary rigidity (0-1).
 
@@ -165,6 +179,7 @@ def merging_openness(firmness: float, rigid_above: float) -> float:
     return 1.0 - 0.8 * min((firmness - rigid_above) / (1.0 - rigid_above), 1.0)
 
 
+@compiled
 def boundary_incident_probability(firmness: float, loose_below: float, rate: float) -> float:
     """Chance of a boundary incident (dual relationship, over-disclosure) per session.
 
@@ -177,6 +192,7 @@ def boundary_incident_probability(firmness: float, loose_below: float, rate: flo
 
 # --- quality ----------------------------------------------------------------
 
+@compiled
 def session_quality(
     skill: float,
     warmth: float,
@@ -221,11 +237,13 @@ def session_quality(
 
 # --- ruptures and repair ----------------------------------------------------
 
+@compiled
 def misattunement_probability(quality: float, rate: float) -> float:
     """Chance of an everyday rupture (pressure, pace, a missed cue): ``rate * (1 - Q)``."""
     return rate * (1.0 - quality)
 
 
+@compiled
 def notice_probability(self_awareness: float, confrontation: bool, share_of_talk: float) -> float:
     """Chance the therapist notices a rupture in the session.
 
@@ -238,11 +256,13 @@ def notice_probability(self_awareness: float, confrontation: bool, share_of_talk
     return p * (1.0 - 0.3 * share_of_talk)
 
 
+@compiled
 def therapist_repair_probability(self_awareness: float, warmth: float) -> float:
     """Chance a therapist who noticed a rupture repairs it: ``0.2 + 0.5*sa + 0.3*warmth``."""
     return 0.2 + 0.5 * self_awareness + 0.3 * warmth
 
 
+@compiled
 def client_repair_probability(bond: float, rate: float) -> float:
     """Chance the client repairs a rupture the therapist did not: ``rate * bond``.
 
@@ -252,11 +272,31 @@ def client_repair_probability(bond: float, rate: float) -> float:
     return rate * bond
 
 
+@compiled
+def repair_window(weeks_open: float, window: float) -> float:
+    """How much of the chance to notice and repair a rupture is left after it stayed open ``weeks_open`` weeks.
+
+    Repair needs the rupture to be brought into the room (Safran & Muran 2000);
+    left unaddressed it sinks out of reach: ``exp(-weeks_open / window)``.
+    """
+    if window <= 0.0:
+        return 0.0 if weeks_open > 0.0 else 1.0
+    return math.exp(-weeks_open / window)
+
+
+@compiled
+def scar_after(scar: float, cost: float) -> float:
+    """The lasting cost of unrepaired ruptures after one more of ``cost`` (0-1): ``1 - (1-scar)(1-cost)``."""
+    return 1.0 - (1.0 - scar) * (1.0 - clip01(cost))
+
+
+@compiled
 def bond_after_rupture(bond: float, severity: float) -> float:
     """Bond after a rupture of ``severity`` (0-1): ``bond * (1 - severity)``."""
     return bond * (1.0 - severity)
 
 
+@compiled
 def bond_after_repair(bond_before: float, bond_now: float, completeness: float, gain: float) -> float:
     """Bond once a rupture is repaired.
 
@@ -271,6 +311,7 @@ def bond_after_repair(bond_before: float, bond_now: float, completeness: float, 
 
 # --- growth of the relationship ----------------------------------------------
 
+@compiled
 def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: float) -> float:
     """Per-session trust growth rate for a client.
 
@@ -280,21 +321,57 @@ def trust_rate(base: float, propensity: float, prior_negative: int, slowdown: fl
     return base * (0.5 + propensity) / (1.0 + slowdown * prior_negative)
 
 
-def starting_trust(propensity: float, prior_negative: int) -> float:
-    """Trust a client brings to a first session: ``0.25 + 0.4*propensity - 0.06*n``, at least 0.05."""
-    return max(0.05, 0.25 + 0.4 * propensity - 0.06 * prior_negative)
+@compiled
+def alliance_capacity(security: float, propensity: float, prior_negative: int, spread: float) -> float:
+    """How readily a client forms working alliances at all: the trait-like alliance (0.05-1).
 
+    Clients differ in this stably (attachment history, earlier poor experiences,
+    trust propensity), and it shapes every relationship they form
+    (Zilcha-Mano 2017, "Is the alliance really therapeutic?")::
 
-def grow_bond(bond: float, quality: float, rate: float) -> float:
-    """Bond after a session: it moves towards the trust this kind of session earns.
+        capacity = 0.5 + spread * security + CAPACITY_TRUST * (propensity - 0.5)
+                   - CAPACITY_PRIOR * prior_negative          (clipped to 0.05-1)
 
-    ``bond += rate * (BOND_BASE + (1 - BOND_BASE) * Q - bond)``: good sessions
-    build trust towards 1, mediocre ones hold it at a middling level, and a run
-    of poor sessions wears it down.
+    ``security`` is a standard-normal attachment security drawn at arrival.
     """
-    return bond + rate * (BOND_BASE + (1.0 - BOND_BASE) * quality - bond)
+    c = 0.5 + spread * security + CAPACITY_TRUST * (propensity - 0.5) - CAPACITY_PRIOR * prior_negative
+    return min(1.0, max(0.05, c))
 
 
+@compiled
+def starting_trust(propensity: float, prior_negative: int, capacity: float) -> float:
+    """Trust a client brings to a first session, at least 0.05::
+
+        0.1 + 0.3 * capacity + 0.3 * propensity - 0.06 * prior_negative
+    """
+    return max(0.05, 0.1 + 0.3 * capacity + 0.3 * propensity - 0.06 * prior_negative)
+
+
+@compiled
+def capacity_factor(capacity: float) -> float:
+    """How far a client's alliances reach: ``0.5 + capacity`` (1 for a typical client, capacity 0.5)."""
+    return 0.5 + capacity
+
+
+@compiled
+def grow_bond(bond: float, quality: float, rate: float, capacity: float, scar: float) -> float:
+    """Bond after a session: it moves towards the trust this kind of session earns with this client.
+
+    ::
+
+        target = min(1, (0.5 + capacity) * (BOND_BASE + (1 - BOND_BASE) * Q)) * (1 - scar)
+        bond  += rate * (target - bond)
+
+    Good sessions build trust, mediocre ones hold it at a middling level, and a
+    run of poor sessions wears it down; a client who forms alliances readily
+    (``capacity``, the trait-like part) reaches further, and the lasting cost of
+    ruptures left unrepaired (``scar``, 0-1) caps what trust can come back.
+    """
+    target = min(1.0, capacity_factor(capacity) * (BOND_BASE + (1.0 - BOND_BASE) * quality)) * (1.0 - scar)
+    return bond + rate * (target - bond)
+
+
+@compiled
 def update_themes(
     separateness: float,
     pleasure: float,
@@ -325,6 +402,7 @@ def update_themes(
     return sep, ple, mer, inte
 
 
+@compiled
 def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
     """What the therapist knows of the client after a session (0-1).
 
@@ -335,34 +413,39 @@ def grow_knowledge(knowledge: float, bond: float, openness: float) -> float:
     return knowledge + KNOWLEDGE_RATE * (0.4 + 0.6 * bond) * openness * (1.0 - knowledge)
 
 
+@compiled
 def update_goal_task(goal: float, task: float, need_fit: float, knowledge: float, quality: float,
-                     separateness: float) -> tuple[float, float]:
+                     separateness: float, capacity: float) -> tuple[float, float]:
     """Goal and task agreement (Working Alliance Inventory parts) after a session.
 
     Goals are agreed as the therapist comes to know what the client needs;
     the way of working is agreed through good sessions within clear roles
-    ("the performance of roles serves as a framework for safe treatment")::
+    ("the performance of roles serves as a framework for safe treatment"); a
+    client who forms alliances readily agrees more (``f = 0.5 + capacity``)::
 
-        goal += GOAL_RATE * (need_fit * (0.4 + 0.6 * knowledge) - goal)
-        task += TASK_RATE * (Q * (0.5 + 0.5 * separateness) - task)
+        goal += GOAL_RATE * (min(1, f * need_fit * (0.4 + 0.6 * knowledge)) - goal)
+        task += TASK_RATE * (min(1, f * Q * (0.5 + 0.5 * separateness)) - task)
     """
-    goal = goal + GOAL_RATE * (need_fit * (0.4 + 0.6 * knowledge) - goal)
-    task = task + TASK_RATE * (quality * (0.5 + 0.5 * separateness) - task)
+    f = capacity_factor(capacity)
+    goal = goal + GOAL_RATE * (min(1.0, f * need_fit * (0.4 + 0.6 * knowledge)) - goal)
+    task = task + TASK_RATE * (min(1.0, f * quality * (0.5 + 0.5 * separateness)) - task)
     return goal, task
 
 
 #: Need profiles, in the order of their integer codes (Boorman).
-NEEDS: tuple[str, ...] = ("physical", "physical_emotional", "overwhelmed")
-PHYSICAL, PHYSICAL_EMOTIONAL, OVERWHELMED = 0, 1, 2
+NEEDS: tuple[str, ...] = ("physical", "physical_emotional", "overwhelmed", "occasional")
+PHYSICAL, PHYSICAL_EMOTIONAL, OVERWHELMED, OCCASIONAL = 0, 1, 2, 3
 
 
+@compiled
 def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bool) -> float:
     """How well a therapist's strengths match what the client came for (0-1).
 
-    ``need`` is a code (0 physical, 1 physical with an emotional part, 2 overwhelmed):
+    ``need`` is a code (0 physical, 1 physical with an emotional part, 2 overwhelmed,
+    3 an occasional visitor: relaxation, a one-off sore neck, a gift voucher):
 
     * physical: ``0.4 + 0.6 * skill``
-    * physical with an emotional part: ``0.4 + 0.3 * skill + 0.3 * warmth``
+    * physical with an emotional part, or an occasional visit: ``0.4 + 0.3 * skill + 0.3 * warmth``
     * overwhelmed: ``0.4 + 0.6 * warmth * (1 - 0.5 * fixing)`` (they need space held, not fixing)
 
     Halved when the needs lie outside massage's scope.
@@ -378,16 +461,70 @@ def need_fit(need: int, skill: float, warmth: float, fixing: float, in_scope: bo
 
 # --- outcomes ---------------------------------------------------------------
 
-def distress_after_session(distress: float, floor: float, alliance: float, quality: float, effect: float, in_scope: bool) -> float:
-    """Distress (0-27) after a session: the alliance carries the change.
+@compiled
+def relief_share(alliance: float, quality: float, session_no: int, effect: float, remoralisation: float,
+                 alliance_weight: float, in_scope: bool) -> float:
+    """Share of the distress above the floor that a session relieves (0-1).
 
-    ``D -= effect * alliance * Q * (D - floor)`` (halved out of scope; the
-    share relieved is at most all of it).
+    Change is carried by the alliance, but it does not wait for the alliance to
+    be built: hope and a first good experience bring early relief
+    (remoralisation; Howard, Lueger, Maling & Martinovich 1993), which fades as
+    the course goes on, so change is negatively accelerated::
+
+        k = effect * Q * (remoralisation * exp(-(n - 1) / REMORALISATION_SESSIONS)
+                          + (alliance / ALLIANCE_REF) ** alliance_weight)
+
+    halved out of scope.  ``alliance_weight`` sets how much a stronger alliance
+    speeds change (Flückiger et al. 2018: r = .28 between early alliance and
+    outcome).
     """
-    k = clip01(effect * alliance * quality * (1.0 if in_scope else 0.5))
-    return distress - k * max(distress - floor, 0.0)
+    early = remoralisation * math.exp(-(session_no - 1) / REMORALISATION_SESSIONS)
+    carried = (alliance / ALLIANCE_REF) ** alliance_weight
+    k = effect * quality * (early + carried)
+    if not in_scope:
+        k *= 0.5
+    return clip01(k)
 
 
+@compiled
+def session_harm(quality: float, incident: bool, enacted_intensity: float, fixing_mismatch: float,
+                 effect: float) -> float:
+    """Distress (PHQ-9 points) a session adds: care can harm (Lambert 2013; 5-10 % deteriorate).
+
+    A misattuned session (quality below HARM_QUALITY), a boundary incident, an
+    acted-out countertransference and a fixing stance with a client who needs
+    space held each add to distress::
+
+        harm = effect * (max(0, HARM_QUALITY - Q) / HARM_QUALITY + HARM_INCIDENT * incident
+                         + HARM_ENACTMENT * intensity + HARM_FIXING * fixing_mismatch)
+    """
+    h = max(0.0, HARM_QUALITY - quality) / HARM_QUALITY
+    if incident:
+        h += HARM_INCIDENT
+    h += HARM_ENACTMENT * enacted_intensity + HARM_FIXING * fixing_mismatch
+    return effect * h
+
+
+@compiled
+def fixing_mismatch(need: int, fixing: float) -> float:
+    """How far a fixing stance misses a client who came overwhelmed and needs space held (0-1).
+
+    ``2 * max(0, fixing - 0.5)`` for an overwhelmed client, else 0 (Lowery: "it is
+    your job to hold space for the miracles to happen").
+    """
+    if need != OVERWHELMED:
+        return 0.0
+    return 2.0 * max(0.0, fixing - 0.5)
+
+
+@compiled
+def distress_after_session(distress: float, floor: float, relief: float, harm: float) -> float:
+    """Distress (0-27) after a session: ``D - relief * max(0, D - floor) + harm``, kept within 0-27."""
+    d = distress - relief * max(distress - floor, 0.0) + harm
+    return min(27.0, max(0.0, d))
+
+
+@compiled
 def pain_after_session(pain: float, skill: float, quality: float, effect: float, fixing: float, enacted: bool, in_scope: bool) -> float:
     """Pain (0-10) after a session: the hands carry the change.
 
@@ -403,6 +540,7 @@ def pain_after_session(pain: float, skill: float, quality: float, effect: float,
     return pain - clip01(k) * pain
 
 
+@compiled
 def drift_between_sessions(
     value: float, baseline: float, floor: float, self_care: float, weeks: int,
     self_care_rate: float, relapse_rate: float,
@@ -423,11 +561,13 @@ def drift_between_sessions(
     if weeks <= 0 or k <= 0.0:
         return value
     target = (s * floor + relapse_rate * baseline) / k
-    return target + (value - target) * (1.0 - k) ** weeks
+    return target + (value - target) * (1.0 - k) ** float(weeks)
 
 
+@compiled
 def dropout_probability(
     base: float, alliance: float, session_no: int, open_rupture: bool, stalled: bool, travel_ratio: float,
+    scar: float,
 ) -> float:
     """Chance the client does not come back after this session.
 
@@ -438,19 +578,23 @@ def dropout_probability(
                  * (1 + DROPOUT_OPEN_RUPTURE * open_rupture)
                  * (1 + DROPOUT_STALLED * stalled)
                  * max(1, travel_ratio)
+                 * (1 + DROPOUT_SCAR * scar)
 
-    ``travel_ratio`` is distance over the client's travel tolerance.  Weak
-    early alliances make dropout front-loaded.
+    ``travel_ratio`` is distance over the client's travel tolerance; ``scar``
+    the lasting cost of ruptures left unrepaired, which takes away the wish to
+    come back.  Weak early alliances make dropout front-loaded.
     """
-    h = base * E ** (DROPOUT_ALLIANCE_SLOPE * (DROPOUT_ALLIANCE_REF - alliance))
+    h = base * math.exp(DROPOUT_ALLIANCE_SLOPE * (DROPOUT_ALLIANCE_REF - alliance))
     h *= 1.0 + EARLY_DROPOUT / session_no
     if open_rupture:
         h *= 1.0 + DROPOUT_OPEN_RUPTURE
     if stalled:
         h *= 1.0 + DROPOUT_STALLED
+    h *= 1.0 + DROPOUT_SCAR * scar
     return clip01(h * max(travel_ratio, 1.0))
 
 
+@compiled
 def burnout_step(burnout: float, load: float, fixing: float, stalled_share: float, rate: float, recovery: float) -> float:
     """Therapist burnout (0-1) after one week.
 
@@ -478,52 +622,3 @@ def logit_choice(utilities: list[float], u: float, temperature: float = 0.5) -> 
         if u < acc:
             return i
     return len(utilities) - 1
-
-
-# Compiled, the constants above are C values (declared in session.pxd) that Python cannot
-# see as module attributes; this keeps ``session.NAME`` working either way.
-_CONSTANTS = {
-    "W_TOUCH": W_TOUCH,
-    "W_COMFORT": W_COMFORT,
-    "W_TALK": W_TALK,
-    "W_KNOWLEDGE": W_KNOWLEDGE,
-    "W_CONNECTION": W_CONNECTION,
-    "TALK_ATTENTION_COST": TALK_ATTENTION_COST,
-    "BURNOUT_TOUCH_COST": BURNOUT_TOUCH_COST,
-    "BURNOUT_WARMTH_COST": BURNOUT_WARMTH_COST,
-    "ENACTMENT_QUALITY_COST": ENACTMENT_QUALITY_COST,
-    "OPEN_RUPTURE_QUALITY_COST": OPEN_RUPTURE_QUALITY_COST,
-    "TALK_PRESSURE_WEIGHT": TALK_PRESSURE_WEIGHT,
-    "TALK_NEGLECT_WEIGHT": TALK_NEGLECT_WEIGHT,
-    "SILENCE_COMFORT": SILENCE_COMFORT,
-    "TOPIC_BASE": TOPIC_BASE,
-    "TOPIC_TALK": TOPIC_TALK,
-    "BOND_BASE": BOND_BASE,
-    "ENACTMENT_RUPTURE": ENACTMENT_RUPTURE,
-    "INCIDENT_RUPTURE": INCIDENT_RUPTURE,
-    "SEPARATENESS_RATE": SEPARATENESS_RATE,
-    "PLEASURE_RATE": PLEASURE_RATE,
-    "MERGING_RATE": MERGING_RATE,
-    "INTERNALISATION_RATE": INTERNALISATION_RATE,
-    "INTAKE_GOAL": INTAKE_GOAL,
-    "INTAKE_TASK": INTAKE_TASK,
-    "GOAL_RATE": GOAL_RATE,
-    "TASK_RATE": TASK_RATE,
-    "KNOWLEDGE_RATE": KNOWLEDGE_RATE,
-    "DROPOUT_ALLIANCE_REF": DROPOUT_ALLIANCE_REF,
-    "DROPOUT_ALLIANCE_SLOPE": DROPOUT_ALLIANCE_SLOPE,
-    "EARLY_DROPOUT": EARLY_DROPOUT,
-    "DROPOUT_OPEN_RUPTURE": DROPOUT_OPEN_RUPTURE,
-    "DROPOUT_STALLED": DROPOUT_STALLED,
-    "PHYSICAL": PHYSICAL,
-    "PHYSICAL_EMOTIONAL": PHYSICAL_EMOTIONAL,
-    "OVERWHELMED": OVERWHELMED,
-    "E": E,
-}
-
-
-def __getattr__(name: str):
-    try:
-        return _CONSTANTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'alliancesim.session' has no attribute {name!r}") from None

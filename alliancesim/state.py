@@ -1,11 +1,10 @@
 """Where the model keeps its numbers: growable tables of records.
 
 Every therapist, client and relationship is one row (a numpy record) in a
-:class:`Table`; each state variable is one named field.  The week's sessions
-update the rows they touch in one compiled loop (:mod:`alliancesim.kernel`),
+:class:`Table` whose fields are declared once in :mod:`alliancesim.schema`.
+The week's sessions update the rows they touch (:mod:`alliancesim.week`),
 while agent and relationship objects read and write their own row through
-:class:`Column` attributes, so ``client.distress`` still reads like any Mesa
-model.
+:class:`Column` attributes, so ``client.distress`` reads like any Mesa model.
 """
 
 from __future__ import annotations
@@ -14,18 +13,11 @@ from typing import Any
 
 import numpy as np
 
-
-def record_dtype(fields: dict[str, tuple]) -> tuple[np.dtype, dict[str, Any]]:
-    """Build a record dtype and its fill values from ``{name: (dtype, fill[, shape])}``."""
-    spec, fills = [], {}
-    for name, item in fields.items():
-        spec.append((name, item[0], item[2]) if len(item) > 2 else (name, item[0]))
-        fills[name] = item[1]
-    return np.dtype(spec), fills
+from .schema import TableSpec
 
 
 class Table:
-    """Rows of one record dtype, growing by doubling.
+    """Rows of one declared record type, growing by doubling.
 
     ``table.data`` is the record array (all capacity); rows ``0 .. n-1`` are in
     use.  ``table.bond`` (any field name) is that field over the whole capacity
@@ -33,8 +25,10 @@ class Table:
     when the table grows: hold on to the table, not to an array.
     """
 
-    def __init__(self, fields: dict[str, tuple], capacity: int = 64) -> None:
-        self.dtype, self._fills = record_dtype(fields)
+    def __init__(self, spec: TableSpec, capacity: int = 64) -> None:
+        self.spec = spec
+        self.dtype = spec.dtype
+        self._fills = spec.fills
         self._default = list(self._fills.values())
         self._position = {name: k for k, name in enumerate(self._fills)}
         self.n = 0
@@ -58,16 +52,25 @@ class Table:
             self.data = grown
 
     def add(self, **values: Any) -> int:
-        """Append a row (unset fields take their fill value); returns its index."""
+        """Append a row (unset fields take their declared fill); returns its index.
+
+        Raises
+        ------
+        KeyError
+            If a name is not a field of the table.
+        """
         self.reserve(1)
         i = self.n
-        self.n += 1
         # One assignment of the whole record is much cheaper than one per field.
         row = self._default.copy()
         position = self._position
         for name, value in values.items():
-            row[position[name]] = value
+            try:
+                row[position[name]] = value
+            except KeyError:
+                raise KeyError(f"{name!r} is not a field of the {self.spec.name} table") from None
         self.data[i] = tuple(row)
+        self.n += 1
         return i
 
     def used(self, name: str) -> np.ndarray:
@@ -85,7 +88,9 @@ class Table:
 class Column:
     """Attribute of an agent or relationship object stored in its :class:`Table` row.
 
-    The owner object needs ``_table`` (the Table) and ``idx`` (its row).
+    The owner object needs ``_table`` (the Table) and ``idx`` (its row).  The
+    field must be declared in the table's spec (checked when the owner class is
+    bound with :func:`bind_columns`).
     """
 
     __slots__ = ("name", "cast")
@@ -104,3 +109,17 @@ class Column:
 
     def __set__(self, obj, value) -> None:
         obj._table.data[self.name][obj.idx] = value
+
+
+def check_columns(cls: type, spec: TableSpec) -> type:
+    """Class decorator: every :class:`Column` of ``cls`` must be a field of ``spec``.
+
+    Raises
+    ------
+    TypeError
+        Naming the attribute and the table, at import, so drift is never silent.
+    """
+    for name, value in vars(cls).items():
+        if isinstance(value, Column) and name not in spec.by_name:
+            raise TypeError(f"{cls.__name__}.{name} reads a field the {spec.name} table does not declare")
+    return cls

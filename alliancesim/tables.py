@@ -36,34 +36,56 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from .model import AllianceModel
 
-SESSION_COLUMNS = (
-    "week", "relationship_id", "session", "client", "therapist", "quality", "bond", "goal", "task",
-    "alliance", "separateness", "pleasure", "merging", "internalisation", "knowledge",
-    "distress_before", "distress_after", "pain_before", "pain_after", "talk_share", "talk_fit",
-    "topic", "countertransference", "boundary_incident", "rupture", "repaired", "rupture_open",
-)
+from .readout import readout
+from .schema import OUTPUTS, SESSION, TOPICS, TableSpec
+
+#: Columns of the session table, in order (declared in :data:`alliancesim.schema.OUTPUTS`).
+SESSION_COLUMNS = OUTPUTS["sessions"].names
+#: Session-record fields that go into the session table as they are.
+_SESSION_NUMBERS = tuple(n for n in SESSION_COLUMNS if n in SESSION.by_name and n not in ("week", "session",
+                                                                                           "topic", "rupture"))
+
+
+def conform(df: pd.DataFrame | dict, spec: TableSpec) -> pd.DataFrame:
+    """``df`` with exactly the declared columns of ``spec``, in order, with the declared types.
+
+    An empty table gets the same columns and types as a full one.
+
+    Raises
+    ------
+    ValueError
+        If a declared column is missing or an undeclared one is present
+        (naming it), so a table and its declaration never drift apart.
+    """
+    df = pd.DataFrame(df) if not isinstance(df, pd.DataFrame) else df
+    declared = spec.names
+    extra = [c for c in df.columns if c not in spec.by_name]
+    missing = [c for c in declared if c not in df.columns]
+    if extra or missing:
+        raise ValueError(f"table {spec.name!r} does not match its declaration in alliancesim/schema.py: "
+                         + (f"undeclared column {extra[0]!r}" if extra else f"missing column {missing[0]!r}"))
+    return df[list(declared)].astype(spec.pandas_dtypes())
 
 
 def weekly_table(model: AllianceModel) -> pd.DataFrame:
     """Weekly model reporters, with a ``week`` column starting at 1."""
-    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    df.insert(0, "week", np.arange(1, len(df) + 1, dtype="int64"))
-    return df
+    weekly = readout(model).weekly
+    cols = {"week": np.arange(1, len(weekly["sessions"]) + 1, dtype="int64")}
+    cols.update({name: weekly[name] for name in OUTPUTS["weekly"].names if name != "week"})
+    return conform(cols, OUTPUTS["weekly"])
 
 
 def therapist_table(model: AllianceModel) -> pd.DataFrame:
     """One row per therapist on the payroll per week: caseload, burnout, skill, self-awareness."""
-    if not model.therapist_weeks:
-        return pd.DataFrame()
-    rec = np.concatenate(model.therapist_weeks)
+    read = readout(model)
+    rec = read.therapist_weeks
     week = rec["week"]
     # On the payroll: started, and not yet gone (a successor is hired at notice but starts later).
     on = (rec["start_week"] <= week) & ((rec["left_week"] < 0) | (rec["left_week"] >= week))
     rec = rec[on]
-    labels = np.array([t.label for t in model.therapists_all], dtype=object)
-    sites = np.array([t.site for t in model.therapists_all], dtype=np.int64)
+    labels, sites = read.therapist_labels, read.therapist_sites
     week = rec["week"]
-    return pd.DataFrame({
+    return conform({
         "week": week,
         "therapist": labels[rec["therapist"]],
         "site": sites[rec["therapist"]],
@@ -72,18 +94,17 @@ def therapist_table(model: AllianceModel) -> pd.DataFrame:
         "manual_skill": rec["manual_skill"],
         "self_awareness": rec["self_awareness"],
         "on_notice": (rec["leaving_week"] >= 0) & ((rec["left_week"] < 0) | (rec["left_week"] > week)),
-    })
+    }, OUTPUTS["therapists"])
 
 
 def relationship_table(model: AllianceModel) -> pd.DataFrame:
     """One row per therapist-client pair (ongoing ones have ``end_reason`` ``"ongoing"``)."""
-    from .agents import NEEDS
+    from .session import NEEDS
 
     R, C, T = model.R, model.C, model.T
+    read = readout(model)
     n = R.n
     rels = model.relationships
-    if n == 0:
-        return pd.DataFrame()
     ci, ti = R.used("client"), R.used("therapist")
     ongoing = R.used("active")
     # Ongoing relationships: distress and pain as they stand this week (no state is changed).
@@ -97,17 +118,15 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         v = R.used(name)
         return pd.array(np.where(v < 0, pd.NA, v).tolist(), dtype="Int64")
 
-    def labels(objs, rows) -> list[str]:
-        return [objs[int(i)].label for i in rows.tolist()]
-
     site_km = np.hypot(C.home_x[ci] - model.site_xy[T.site[ti], 0], C.home_y[ci] - model.site_xy[T.site[ti], 1])
-    df = pd.DataFrame({
+    current_sa, current_skill = T.self_awareness[ti], T.manual_skill[ti]
+    df = {
         "relationship_id": np.arange(1, n + 1, dtype=np.int64),
-        "client": labels(model.clients_all, ci),
-        "therapist": labels(model.therapists_all, ti),
+        "client": read.client_labels[ci],
+        "therapist": read.therapist_labels[ti],
         "start_week": R.used("start_week").copy(),
         "end_week": opt("end_week"),
-        "end_reason": [r.end_reason if r.end_reason is not None else "ongoing" for r in rels],
+        "end_reason": read.end_reasons,
         "sessions": R.used("sessions").copy(),
         "bond_start": R.used("bond_start").copy(),
         "bond_end": R.used("bond").copy(),
@@ -121,6 +140,7 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         "repairs": R.used("repairs").copy(),
         "repairs_by_therapist": R.used("repairs_by_therapist").copy(),
         "repairs_by_client": R.used("repairs_by_client").copy(),
+        "sealed": R.used("sealed").copy(),
         "unresolved_rupture": np.where(ongoing, R.used("open"), R.used("unresolved_at_end")),
         "countertransference": R.used("enactments").copy(),
         "boundary_incidents": R.used("boundary_incidents").copy(),
@@ -148,14 +168,19 @@ def relationship_table(model: AllianceModel) -> pd.DataFrame:
         "client_talk_preference": C.talk_preference[ci],
         "client_goals_met": C.goals_met[ci],
         "client_distress_arrival": C.distress_start[ci],
+        "client_alliance_capacity": C.alliance_capacity[ci],
+        "scar": R.used("scar").copy(),
         "travel_km": site_km,
         "therapist_talkativeness": T.talkativeness[ti],
-        "therapist_self_awareness": T.self_awareness[ti],
         "therapist_boundary_firmness": T.boundary_firmness[ti],
         "therapist_fixing_stance": T.fixing_stance[ti],
-        "therapist_manual_skill": T.manual_skill[ti],
-    })
-    return df
+        # History stays history: traits as they were during the relationship, not as they are now.
+        "therapist_self_awareness": R.used("therapist_self_awareness_start").copy(),
+        "therapist_manual_skill": R.used("therapist_manual_skill_start").copy(),
+        "therapist_self_awareness_end": np.where(ongoing, current_sa, R.used("therapist_self_awareness_end")),
+        "therapist_manual_skill_end": np.where(ongoing, current_skill, R.used("therapist_manual_skill_end")),
+    }
+    return conform(df, OUTPUTS["relationships"])
 
 
 def session_table(model: AllianceModel, relationship_id: int | None = None) -> pd.DataFrame:
@@ -164,51 +189,35 @@ def session_table(model: AllianceModel, relationship_id: int | None = None) -> p
     With ``relationship_id``, only that relationship's sessions (cheap: for the
     dashboard's relationship inspector).
     """
-    from .agents import TOPICS
-
-    chunks = model.session_chunks
-    if relationship_id is not None:
-        row = relationship_id - 1
-        chunks = [c[c["relationship"] == row] for c in chunks]
-    if not chunks:
-        return pd.DataFrame(columns=list(SESSION_COLUMNS))
-    rec = np.concatenate(chunks)
+    read = readout(model)
+    if relationship_id is None:
+        rec = read.sessions
+    else:  # cheap: only this relationship's chunks, for the dashboard's inspector
+        rec = np.concatenate([c[c["relationship"] == relationship_id - 1] for c in model.session_chunks]
+                             or [np.zeros(0, SESSION.dtype)])
     rel = rec["relationship"]
     R = model.R
-    client_labels = np.array([c.label for c in model.clients_all], dtype=object)
-    therapist_labels = np.array([t.label for t in model.therapists_all], dtype=object)
+    client_labels, therapist_labels = read.client_labels, read.therapist_labels
     topic_names = np.array(("",) + TOPICS, dtype=object)
     cause_names = np.array(("", "misattunement", "countertransference", "boundary"), dtype=object)
-    df = pd.DataFrame({
+    return conform({
         "week": rec["week"],
         "relationship_id": rel + 1,
         "session": rec["session"],
         "client": client_labels[R.client[rel]],
         "therapist": therapist_labels[R.therapist[rel]],
-        **{name: rec[name] for name in (
-            "quality", "bond", "goal", "task", "alliance", "separateness", "pleasure", "merging",
-            "internalisation", "knowledge", "distress_before", "distress_after", "pain_before",
-            "pain_after", "talk_share", "talk_fit")},
+        **{name: rec[name] for name in _SESSION_NUMBERS},
         "topic": topic_names[rec["topic"] + 1],
-        "countertransference": rec["countertransference"],
-        "boundary_incident": rec["boundary_incident"],
         "rupture": cause_names[rec["rupture"]],
-        "repaired": rec["repaired"],
-        "rupture_open": rec["rupture_open"],
-    })
-    return df[list(SESSION_COLUMNS)]
+    }, OUTPUTS["sessions"])
 
 
 def rupture_table(model: AllianceModel) -> pd.DataFrame:
     """One row per rupture episode, with the path it took through the state machine."""
-    from .agents import TOPICS
     from .relationship import CAUSES, REPAIRERS, decode_path
 
-    Rup = model.Rup
-    n = Rup.n
-    if n == 0:
-        return pd.DataFrame()
-    rec = Rup.data[:n]
+    rec = readout(model).ruptures
+    n = len(rec)
 
     def opt(name: str) -> pd.array:
         v = rec[name]
@@ -217,7 +226,7 @@ def rupture_table(model: AllianceModel) -> pd.DataFrame:
     topic_names = np.array(("",) + TOPICS, dtype=object)
     states = [decode_path(int(p), int(k)) for p, k in zip(rec["path"].tolist(), rec["path_length"].tolist(),
                                                           strict=True)]
-    return pd.DataFrame({
+    return conform({
         "rupture_id": np.arange(1, n + 1, dtype=np.int64),
         "relationship_id": rec["relationship"] + 1,
         "week": rec["week"],
@@ -235,10 +244,11 @@ def rupture_table(model: AllianceModel) -> pd.DataFrame:
         "resolved_week": opt("resolved_week"),
         "resolved_session": opt("resolved_session"),
         "bond_after": rec["bond_after"],
+        "sealed_week": opt("sealed_week"),
         "state": [s[-1].value for s in states],
         "path": [("... > " if k > len(s) else "") + " > ".join(x.value for x in s)
                  for s, k in zip(states, rec["path_length"].tolist(), strict=True)],
-    })
+    }, OUTPUTS["ruptures"])
 
 
 #: How each table is built from a model.
@@ -248,7 +258,7 @@ BUILDERS = {
     "relationships": relationship_table,
     "sessions": session_table,
     "ruptures": rupture_table,
-    "events": lambda model: model.events.to_frame(),
+    "events": lambda model: conform(model.events.to_frame(), OUTPUTS["events"]),
 }
 
 
@@ -306,7 +316,8 @@ def write_outputs(model: AllianceModel, out: str | Path, *, csv: bool = False,
     """Write every table and ``summary.json`` to ``out``; returns the summary dict.
 
     Parquet always; CSV too when ``csv`` is true.  The summary holds the
-    package version, seed, parameters and the headline metrics of
+    package version, the code fingerprint, the engine that ran, the seed,
+    parameters and the headline metrics of
     :func:`alliancesim.metrics.summary_metrics`.
     """
     from . import __version__
@@ -320,8 +331,12 @@ def write_outputs(model: AllianceModel, out: str | Path, *, csv: bool = False,
         if csv:
             write_table(df, out / f"{name}.csv")
         del df
+    from .fingerprint import code_fingerprint
+
     summary = {
         "alliancesim_version": __version__,
+        "code_fingerprint": code_fingerprint(),
+        "engine": model.engine,
         "seed": model.seed,
         "weeks": model.week,
         "params": model.params.as_dict(),

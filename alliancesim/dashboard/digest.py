@@ -28,7 +28,7 @@ EVENT_TOPICS: dict[str, frozenset[str]] = {
     }),
     "comings and goings": frozenset({
         "arrival", "turned_away", "first_session", "trust_reached", "goals_met", "maintenance",
-        "finished", "maintenance_ended", "dropout", "referred_colleague", "referred_out",
+        "finished", "completed", "maintenance_ended", "dropout", "referred_colleague", "referred_out",
         "word_of_mouth", "paused", "resumed", "setback", "moved_away", "kept_travelling",
     }),
     "retirement and handover": frozenset({
@@ -282,7 +282,7 @@ def pair_label(r) -> str:
 
 
 _ENDED = {
-    "dropout": "dropped out", "finished": "finished", "maintenance_ended": "stopped maintenance",
+    "dropout": "dropped out", "finished": "finished", "completed": "completed the sessions planned", "maintenance_ended": "stopped maintenance",
     "referred_to_colleague": "referred to a colleague", "referred_out": "signposted elsewhere",
     "moved_away": "moved away", "therapist_left": "therapist left",
 }

@@ -97,16 +97,19 @@ THINGS_TO_TRY = """
 
 EXTENDING_THE_MODEL = """
 * **A new parameter** is one entry in the registry (`alliancesim/params.py`): name, type, default,
-  unit, range, group and a one-line help text. The dashboard builds its control from that entry.
-* **A new mechanism in a session** is a small pure function in `alliancesim/session.py` (with its
-  equation in the docstring and its C signature in `session.pxd`), called from the weekly loop in
-  `alliancesim/_kernel.pyx`. Both are compiled when the package is installed: run
-  `pip install -e .` again after changing them.
+  unit, range, group and a one-line help text. The dashboard builds its control from that entry and
+  the session code reads it as `P.name`.
+* **A new step in a session** is a small phase function in `alliancesim/week.py` (an equation that
+  others may reuse goes in `alliancesim/session.py`), with its equation in the docstring; a new
+  random draw gets its own stream, so nothing else changes while the mechanism is off. It is plain
+  Python: no build step (the fast engine compiles it by itself on the next run).
 * **A new preset** is a TOML file in `alliancesim/presets/` with a title, a summary, things to
   notice, things to try and a `[params]` table; it appears in the preset list.
 * **A new view** is a Solara component in `alliancesim/dashboard/views.py` that reads the model
   through `digest(model)` (cheap, cached) or the tables in `alliancesim.tables`, and a tab in
   `alliancesim/dashboard/app.py`.
+* The checklist, with a worked example that a test applies on every CI run, is in
+  `docs/extending.md`.
 * Ideas the sources suggest and the model leaves out: supervision or peer support that lowers
   burnout and raises self-awareness; clients' families treated by the same therapist; a therapist
   who works with touch and silence differently for different clients; the client's own work between

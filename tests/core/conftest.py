@@ -16,7 +16,7 @@ from alliancesim.runner import simulate
 from alliancesim.tables import all_tables
 
 #: A small clinic for quick tests: fewer people, fewer therapists, same mechanisms.
-SMALL = {"n_therapists": 6, "population": 1500, "initial_clients": 90, "arrival_rate": 1.5}
+SMALL = {"n_therapists": 6, "population": 1500, "initial_clients": 90, "arrival_rate": 2.5}
 
 
 @functools.lru_cache(maxsize=64)

@@ -25,7 +25,8 @@ def _pooled(run, name, table, seeds=SEEDS, years=4.0, **overrides):
 
 def test_prior_negative_experiences_mean_more_sessions_to_trust(run):
     rel = _pooled(run, "default", "relationships")
-    first = rel[rel["predecessor_id"].isna() & (rel["sessions"] >= 1)]
+    # First relationships long enough for trust to have had its chance (courses end by plan, too).
+    first = rel[rel["predecessor_id"].isna() & (rel["sessions"] >= 6)]
 
     def sessions_to_trust(group):
         # Those who never reached trust count as needing more sessions than they had.
@@ -126,7 +127,7 @@ def test_mid_range_boundaries_beat_both_extremes_on_alliance(run):
 def test_internalised_self_care_keeps_distress_falling_between_sessions(run):
     def between(**overrides):
         frames = []
-        for seed in (1, 2, 3):
+        for seed in (1, 2, 3, 4):
             _, t = run("default", seed=seed, years=3, **{**SMALL, **overrides})
             s = t["sessions"].sort_values(["relationship_id", "session"])
             s = s.assign(next_week=s.groupby("relationship_id")["week"].shift(-1),
@@ -142,7 +143,7 @@ def test_internalised_self_care_keeps_distress_falling_between_sessions(run):
             frames.append(s)
         s = pd.concat(frames)
         # Clients who have taken in self-care and still have distress to lose.
-        s = s[(s["internalisation"] > 0.25) & (s["distress_after"] > 7)]
+        s = s[(s["internalisation"] > 0.2) & (s["distress_after"] > 7)]
         return (s["next_distress"] - s["distress_after"]).mean(), len(s)
 
     with_care, n = between()

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from alliancesim import AllianceModel
-from alliancesim import kernel as KN
+from alliancesim import week as W
+from alliancesim.engine import rows
 from alliancesim.events import EventKind
 from alliancesim.relationship import (
     ALLOWED,
@@ -71,7 +72,7 @@ def test_books_are_consistent(run):
     ended = rel["end_reason"] != "ongoing"
     assert rel.loc[ended, "end_week"].notna().all() and rel.loc[~ended, "end_week"].isna().all()
     assert (rel.loc[ended, "end_week"] >= rel.loc[ended, "start_week"]).all()
-    assert set(rel["end_reason"]) <= {"ongoing", "dropout", "finished", "maintenance_ended", "referred_out",
+    assert set(rel["end_reason"]) <= {"ongoing", "dropout", "finished", "completed", "maintenance_ended", "referred_out",
                                       "referred_to_colleague", "moved_away", "therapist_left"}
     # Sessions per relationship match the session table.
     counts = tables["sessions"].groupby("relationship_id").size()
@@ -109,19 +110,19 @@ def test_state_machine_tables_agree_and_illegal_steps_are_refused():
             assert ALLOWED[src.code, dst.code] == (dst in dsts)
     with pytest.raises(IllegalTransition):
         check_path([RuptureState.RUPTURED, RuptureState.RESOLVED])
-    # The compiled kernel refuses an illegal step too.
-    from alliancesim.relationship import RUPTURE_COLUMNS
+    # The session code refuses an illegal step too.
+    from alliancesim.schema import RUPTURE
     from alliancesim.state import Table
-    t = Table(RUPTURE_COLUMNS, capacity=2)
+    t = Table(RUPTURE, capacity=2)
     t.add(state=RuptureState.UNNOTICED.code)
     with pytest.raises(RuntimeError, match="illegal transition"):
-        KN.move_episode(t.data, 0, RuptureState.THERAPIST_REPAIR.code)
-    KN.move_episode(t.data, 0, RuptureState.CLIENT_REPAIR.code)
+        W.move_episode(rows(t.data), 0, RuptureState.THERAPIST_REPAIR.code)
+    W.move_episode(rows(t.data), 0, RuptureState.CLIENT_REPAIR.code)
     assert decode_path(int(t.data[0]["path"]), 1) == [RuptureState.CLIENT_REPAIR]
     # Long episodes keep their most recent states.
     for _ in range(15):
-        KN.move_episode(t.data, 0, RuptureState.UNRESOLVED.code)
-        KN.move_episode(t.data, 0, RuptureState.UNNOTICED.code)
+        W.move_episode(rows(t.data), 0, RuptureState.UNRESOLVED.code)
+        W.move_episode(rows(t.data), 0, RuptureState.UNNOTICED.code)
     states = decode_path(int(t.data[0]["path"]), int(t.data[0]["path_length"]))
     assert len(states) == 21 and states[-1] is RuptureState.UNNOTICED
     check_path(states)

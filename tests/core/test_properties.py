@@ -31,7 +31,7 @@ def test_themes_stay_on_the_0_1_scale(sep, ple, mer, inte, q, clarity, openness,
 
 @given(unit, unit, unit, st.floats(0, 1), unit)
 def test_bond_stays_on_the_0_1_scale(bond, quality, severity, completeness, gain):
-    assert 0.0 <= S.grow_bond(bond, quality, min(1.0, gain)) <= 1.0
+    assert 0.0 <= S.grow_bond(bond, quality, min(1.0, gain), completeness, severity) <= 1.0
     hurt = S.bond_after_rupture(bond, severity)
     assert 0.0 <= hurt <= bond
     assert hurt <= S.bond_after_repair(bond, hurt, completeness, 2 * gain) <= 1.0
@@ -44,10 +44,19 @@ def test_drift_stays_between_floor_and_the_higher_of_value_and_baseline(value, b
     assert lo - 1e-9 <= v <= hi + 1e-9
 
 
-@given(st.floats(0, 27), st.floats(0, 3), unit, unit, st.floats(0, 20), st.booleans())
-def test_distress_never_falls_below_its_floor(d, floor, alliance, q, effect, in_scope):
-    after = S.distress_after_session(d, floor, alliance, q, effect, in_scope)
+@given(st.floats(0, 27), st.floats(0, 3), unit, unit, st.floats(0, 20), st.booleans(), st.integers(1, 200),
+       st.floats(0, 5), st.floats(0, 6))
+def test_relief_never_takes_distress_below_its_floor(d, floor, alliance, q, effect, in_scope, n, early, weight):
+    k = S.relief_share(alliance, q, n, effect, early, weight, in_scope)
+    assert 0.0 <= k <= 1.0
+    after = S.distress_after_session(d, floor, k, 0.0)
     assert min(d, floor) - 1e-9 <= after <= d
+
+
+@given(st.floats(0, 27), st.floats(0, 3), unit, unit, st.booleans(), unit, unit, st.floats(0, 5))
+def test_harm_keeps_distress_on_its_scale(d, floor, k, q, incident, intensity, mismatch, effect):
+    after = S.distress_after_session(d, floor, k, S.session_harm(q, incident, intensity, mismatch, effect))
+    assert 0.0 <= after <= 27.0
 
 
 @given(st.floats(0, 10), unit, unit, st.floats(0, 20), unit, st.booleans(), st.booleans())
@@ -55,9 +64,9 @@ def test_pain_stays_between_zero_and_where_it_was(pain, skill, q, effect, fixing
     assert 0.0 <= S.pain_after_session(pain, skill, q, effect, fixing, enacted, in_scope) <= pain
 
 
-@given(st.floats(0, 1), unit, st.integers(1, 500), st.booleans(), st.booleans(), st.floats(0, 20))
-def test_dropout_is_a_probability(base, alliance, n, open_, stalled, travel):
-    assert 0.0 <= S.dropout_probability(base, alliance, n, open_, stalled, travel) <= 1.0
+@given(st.floats(0, 1), unit, st.integers(1, 500), st.booleans(), st.booleans(), st.floats(0, 20), unit)
+def test_dropout_is_a_probability(base, alliance, n, open_, stalled, travel, scar):
+    assert 0.0 <= S.dropout_probability(base, alliance, n, open_, stalled, travel, scar) <= 1.0
 
 
 def _param_strategy():

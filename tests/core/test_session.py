@@ -93,21 +93,43 @@ def test_bond_after_rupture_and_repair():
 def test_prior_negative_experiences_slow_and_lower_trust():
     assert S.trust_rate(0.2, 0.5, 2, 0.5) == pytest.approx(0.2 * 1.0 / 2.0)
     assert S.trust_rate(0.2, 0.5, 2, 0.5) < S.trust_rate(0.2, 0.5, 0, 0.5)
-    assert S.starting_trust(0.5, 3) < S.starting_trust(0.5, 0)
-    assert S.starting_trust(0.0, 20) == pytest.approx(0.05)
+    assert S.starting_trust(0.5, 3, 0.5) < S.starting_trust(0.5, 0, 0.5)
+    assert S.starting_trust(0.0, 20, 0.5) == pytest.approx(0.05)
+    # Earlier poor experiences also lower the trait-like alliance.
+    assert S.alliance_capacity(0.0, 0.5, 3, 0.2) < S.alliance_capacity(0.0, 0.5, 0, 0.2)
+
+
+def test_trait_like_alliance_differs_between_clients_and_shapes_every_relationship():
+    secure, anxious = S.alliance_capacity(1.5, 0.5, 0, 0.2), S.alliance_capacity(-1.5, 0.5, 0, 0.2)
+    assert 0.05 <= anxious < 0.5 < secure <= 1.0
+    assert S.alliance_capacity(-10.0, 0.0, 9, 0.2) == 0.05 and S.alliance_capacity(10.0, 1.0, 0, 0.2) == 1.0
+    assert S.starting_trust(0.5, 0, secure) > S.starting_trust(0.5, 0, anxious)
+    b_secure = b_anxious = 0.3
+    for _ in range(30):
+        b_secure = S.grow_bond(b_secure, 0.8, 0.2, secure, 0.0)
+        b_anxious = S.grow_bond(b_anxious, 0.8, 0.2, anxious, 0.0)
+    assert b_secure > b_anxious + 0.1  # the same good sessions reach further with a secure client
+    g1, t1 = S.update_goal_task(0.3, 0.3, 0.8, 0.8, 0.8, 0.8, secure)
+    g2, t2 = S.update_goal_task(0.3, 0.3, 0.8, 0.8, 0.8, 0.8, anxious)
+    assert g1 > g2 and t1 > t2
 
 
 def test_bond_settles_at_the_trust_the_sessions_earn():
     good = poor = 0.3
     for _ in range(60):
-        nb = S.grow_bond(good, 0.9, 0.2)
+        nb = S.grow_bond(good, 0.9, 0.2, 0.5, 0.0)
         assert good < nb < 1.0
         good = nb
-        poor = S.grow_bond(poor, 0.3, 0.2)
+        poor = S.grow_bond(poor, 0.3, 0.2, 0.5, 0.0)
     assert good == pytest.approx(S.BOND_BASE + (1 - S.BOND_BASE) * 0.9, abs=1e-3)
     assert poor < good
     # A run of poor sessions wears a strong bond down.
-    assert S.grow_bond(0.9, 0.2, 0.2) < 0.9
+    assert S.grow_bond(0.9, 0.2, 0.2, 0.5, 0.0) < 0.9
+    # The lasting cost of unrepaired ruptures caps the trust that can come back.
+    scarred = 0.3
+    for _ in range(60):
+        scarred = S.grow_bond(scarred, 0.9, 0.2, 0.5, 0.3)
+    assert scarred == pytest.approx(0.7 * good, abs=1e-3)
 
 
 def test_themes_build_on_each_other():
@@ -135,10 +157,10 @@ def test_holding_space_teaches_more_self_care():
 def test_knowledge_goal_and_task():
     assert S.grow_knowledge(0.2, 0.9, 1.0) > S.grow_knowledge(0.2, 0.1, 1.0)
     assert S.grow_knowledge(0.2, 0.9, 0.3) < S.grow_knowledge(0.2, 0.9, 1.0)
-    goal, task = S.update_goal_task(0.3, 0.4, 0.8, 0.9, 0.9, 0.9)
+    goal, task = S.update_goal_task(0.3, 0.4, 0.8, 0.9, 0.9, 0.9, 0.5)
     assert goal > 0.3 and task > 0.4
     # Unclear roles hold task agreement back.
-    assert S.update_goal_task(0.3, 0.4, 0.8, 0.9, 0.9, 0.1)[1] < task
+    assert S.update_goal_task(0.3, 0.4, 0.8, 0.9, 0.9, 0.1, 0.5)[1] < task
     assert S.need_fit(S.PHYSICAL, 0.9, 0.1, 0.5, True) > S.need_fit(S.PHYSICAL, 0.2, 0.9, 0.5, True)
     assert S.need_fit(S.OVERWHELMED, 0.5, 0.9, 0.0, True) > S.need_fit(S.OVERWHELMED, 0.5, 0.9, 1.0, True)
     assert S.need_fit(S.PHYSICAL_EMOTIONAL, 0.5, 0.5, 0.5, False) == pytest.approx(
@@ -146,10 +168,14 @@ def test_knowledge_goal_and_task():
 
 
 def test_distress_and_pain_fall_after_a_session():
-    d = S.distress_after_session(15.0, 3.0, 0.7, 0.8, 0.2, True)
-    assert d == pytest.approx(15.0 - 0.2 * 0.7 * 0.8 * 12.0)
-    assert S.distress_after_session(15.0, 3.0, 0.7, 0.8, 0.2, False) > d  # out of scope: half the effect
-    assert S.distress_after_session(2.0, 3.0, 0.7, 0.8, 0.2, True) == 2.0  # never below the floor
+    k = S.relief_share(0.6, 0.8, 20, 0.2, 0.0, 1.0, True)
+    assert k == pytest.approx(0.2 * 0.8 * 1.0)
+    d = S.distress_after_session(15.0, 3.0, k, 0.0)
+    assert d == pytest.approx(15.0 - k * 12.0)
+    assert S.relief_share(0.6, 0.8, 20, 0.2, 0.0, 1.0, False) == pytest.approx(k / 2)  # out of scope: half
+    assert S.distress_after_session(2.0, 3.0, k, 0.0) == 2.0  # never below the floor by relief
+    assert S.distress_after_session(10.0, 3.0, 0.0, 2.0) == 12.0  # harm adds
+    assert S.distress_after_session(26.0, 3.0, 0.0, 5.0) == 27.0
     p = S.pain_after_session(6.0, 0.7, 0.8, 0.15, 0.5, False, True)
     assert 0.0 < p < 6.0
     assert S.pain_after_session(6.0, 0.7, 0.8, 0.15, 0.5, True, True) > p  # heavier touch, less relief
@@ -168,16 +194,45 @@ def test_drift_between_sessions_matches_weekly_steps():
     assert S.drift_between_sessions(8.0, 12.0, 3.0, 0.0, 5, 0.05, 0.0) == 8.0
 
 
+def test_relief_comes_early_and_then_with_the_alliance():
+    early = [S.relief_share(0.4, 0.8, n, 0.2, 1.5, 2.0, True) for n in range(1, 11)]
+    assert all(a > b for a, b in zip(early, early[1:]))  # remoralisation fades: negatively accelerated
+    assert early[0] > 2 * S.relief_share(0.4, 0.8, 1, 0.2, 0.0, 2.0, True)  # before the alliance is built
+    strong, weak = S.relief_share(0.75, 0.8, 10, 0.2, 1.5, 3.0, True), S.relief_share(0.45, 0.8, 10, 0.2, 1.5, 3.0, True)
+    assert strong > 1.5 * weak
+    assert S.relief_share(0.75, 0.8, 10, 0.2, 1.5, 0.0, True) == S.relief_share(0.45, 0.8, 10, 0.2, 1.5, 0.0, True)
+
+
+def test_care_can_harm():
+    assert S.session_harm(0.8, False, 0.0, 0.0, 2.0) == 0.0  # a good session does no harm
+    assert S.session_harm(0.25, False, 0.0, 0.0, 2.0) == pytest.approx(1.0)  # a misattuned one does
+    assert S.session_harm(0.8, True, 0.0, 0.0, 2.0) > 0.0
+    assert S.session_harm(0.8, False, 0.8, 0.0, 2.0) > S.session_harm(0.8, False, 0.2, 0.0, 2.0)
+    assert S.fixing_mismatch(S.OVERWHELMED, 0.9) > 0.0 == S.fixing_mismatch(S.OVERWHELMED, 0.4)
+    assert S.fixing_mismatch(S.PHYSICAL, 0.9) == 0.0
+    assert S.session_harm(0.8, False, 0.0, S.fixing_mismatch(S.OVERWHELMED, 1.0), 2.0) > 0.0
+
+
+def test_an_unaddressed_rupture_sinks_out_of_reach_and_leaves_a_lasting_cost():
+    assert S.repair_window(0.0, 8.0) == 1.0
+    assert S.repair_window(16.0, 8.0) < S.repair_window(4.0, 8.0) < 1.0
+    assert S.repair_window(3.0, 0.0) == 0.0
+    assert S.scar_after(0.0, 0.1) == pytest.approx(0.1)
+    assert S.scar_after(0.5, 0.1) == pytest.approx(0.55)
+    assert S.scar_after(0.99, 1.0) == 1.0
+
+
 def test_dropout_hazard():
-    base = S.dropout_probability(0.01, 0.55, 10, False, False, 0.5)
+    base = S.dropout_probability(0.01, 0.55, 10, False, False, 0.5, 0.0)
     assert base == pytest.approx(0.01 * (1 + S.EARLY_DROPOUT / 10))
-    assert S.dropout_probability(0.01, 0.3, 10, False, False, 0.5) > base  # weak alliance
-    assert S.dropout_probability(0.01, 0.55, 1, False, False, 0.5) > base  # front-loaded
-    assert S.dropout_probability(0.01, 0.55, 10, True, False, 0.5) == pytest.approx(
+    assert S.dropout_probability(0.01, 0.3, 10, False, False, 0.5, 0.0) > base  # weak alliance
+    assert S.dropout_probability(0.01, 0.55, 1, False, False, 0.5, 0.0) > base  # front-loaded
+    assert S.dropout_probability(0.01, 0.55, 10, True, False, 0.5, 0.0) == pytest.approx(
         base * (1 + S.DROPOUT_OPEN_RUPTURE))
-    assert S.dropout_probability(0.01, 0.55, 10, False, True, 0.5) > base
-    assert S.dropout_probability(0.01, 0.55, 10, False, False, 2.0) == pytest.approx(2 * base)
-    assert S.dropout_probability(0.9, 0.0, 1, True, True, 5.0) == 1.0
+    assert S.dropout_probability(0.01, 0.55, 10, False, True, 0.5, 0.0) > base
+    assert S.dropout_probability(0.01, 0.55, 10, False, False, 2.0, 0.0) == pytest.approx(2 * base)
+    assert S.dropout_probability(0.01, 0.55, 10, False, False, 0.5, 0.5) > base  # the wish to come back fades
+    assert S.dropout_probability(0.9, 0.0, 1, True, True, 5.0, 1.0) == 1.0
 
 
 def test_burnout_builds_faster_when_fixing():
@@ -195,23 +250,22 @@ def test_logit_choice():
     assert S.logit_choice([0.0, 0.0], 0.75) == 1
 
 
-def test_compiled_functions_compute_what_the_python_source_says():
-    """session.py is compiled by Cython; run its source uncompiled and compare."""
-    import importlib.util
+def test_compiled_functions_compute_exactly_what_the_python_source_says():
+    """Under the numba engine each session function is compiled from its source; both give the same bits."""
     import inspect
     import random
-    from pathlib import Path
 
-    source = Path(S.__file__).with_name("session.py")
-    spec = importlib.util.spec_from_file_location("session_source", source)
-    py = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(py)
+    from alliancesim.engine import ENGINE
+
+    if ENGINE != "numba":
+        pytest.skip("the python engine runs the source itself")
     rnd = random.Random(1)
     checked = 0
-    for name, f in inspect.getmembers(py, inspect.isfunction):
-        if name == "logit_choice" or name.startswith("_") or f.__module__ != "session_source":
+    for name, f in inspect.getmembers(S):
+        plain = getattr(f, "py_func", None)
+        if plain is None:
             continue
-        params = inspect.signature(f).parameters
+        params = inspect.signature(plain).parameters
         for _ in range(50):
             args = []
             for p in params.values():
@@ -222,9 +276,9 @@ def test_compiled_functions_compute_what_the_python_source_says():
                     args.append(rnd.randint(0, 30))
                 else:
                     args.append(rnd.uniform(0.0, 1.0))
-            if name == "dropout_probability":
+            if name in ("dropout_probability", "relief_share"):
                 args[2] = max(1, args[2])
-            compiled, plain = getattr(S, name)(*args), f(*args)
-            assert compiled == pytest.approx(plain, rel=1e-12, abs=1e-12), (name, args)
+            compiled, source = f(*args), plain(*args)
+            assert compiled == source, (name, args)
         checked += 1
     assert checked >= 25
