@@ -207,7 +207,7 @@ def PendingNote(settings: Settings, running_spec):
     if spec is None:
         return
     if spec.params != running_spec.params or spec.seed != running_spec.seed:
-        solara.Warning("Changed since the last Reset: press Reset (top of this panel) to start a new run "
+        solara.Warning("Changed since the last Reset: press Reset (in the bar at the top) to start a new run "
                        "with these settings.", dense=True, icon="mdi-restart", classes=["as-pending"])
 
 
