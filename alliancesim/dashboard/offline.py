@@ -54,10 +54,13 @@ def dashboard_env(offline: bool = True, prefix: str | os.PathLike = sys.prefix) 
     # plain http; on a page served to this computer that is expected, and only noise.
     quiet = "ignore:Cookies with samesite=none require https:UserWarning"
     env["PYTHONWARNINGS"] = ",".join(w for w in (os.environ.get("PYTHONWARNINGS", ""), quiet) if w)
-    # Each browser session's events run in worker threads; glibc gives every thread its own
-    # malloc arena and rarely hands an arena's freed memory back, so a class's server would only
-    # grow.  Two arenas keep closed sessions' memory returnable (benchmarks/dashboard_memory.py).
+    # A closed session's memory must go back to the system, or a class's server only grows.
+    # Python's own small-object pools are rarely empty enough to be returned, and glibc gives
+    # each worker thread its own arena and rarely trims it; so use the system allocator, with
+    # two arenas (30 ten-year sessions: +52 MB over idle without these, +25 MB with them;
+    # benchmarks/dashboard_memory.py).
     env.setdefault("MALLOC_ARENA_MAX", os.environ.get("MALLOC_ARENA_MAX", "2"))
+    env.setdefault("PYTHONMALLOC", os.environ.get("PYTHONMALLOC", "malloc"))
     return env
 
 
