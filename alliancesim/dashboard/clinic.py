@@ -1,9 +1,8 @@
 """The model as the dashboard runs it, and what the controls hand to it.
 
-Mesa's SolaraViz rebuilds the model on *Reset* by calling
-``type(model)(**model_params)``.  We give it one fixed parameter, the browser
-session's :class:`Settings`, so a reset reads whatever the controls say at that
-moment (preset, parameter values, seed) instead of a copy taken at start-up.
+Reset (:mod:`alliancesim.dashboard.controller`) builds a new model from the
+browser session's :class:`Settings`, so it reads whatever the controls say at
+that moment (preset, parameter values, seed) instead of a copy taken at start-up.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ from ..params import REGISTRY, ParameterError, Params, validate
 
 #: Seeds a person can type: numpy and the stdlib accept any non-negative int; keep it readable.
 SEED_MAX = 2**32 - 1
-#: Longest a step waits for the page to finish drawing the previous week (then it goes ahead).
-PAGE_WAIT_SECONDS = 3.0
 
 
 @functools.cache
@@ -42,9 +39,15 @@ class RunSpec:
     params: Params
     seed: int
 
-    @property
+    @functools.cached_property
     def title(self) -> str:
-        return preset(self.preset).title
+        """The preset's title, saying how many values differ from it (never a preset's name alone
+        on values that are not the preset's)."""
+        base = preset(self.preset).validated().as_dict()
+        changed = sum(1 for name, value in self.params.as_dict().items() if base.get(name) != value)
+        if not changed:
+            return preset(self.preset).title
+        return f"{preset(self.preset).title} ({changed} value{'s' if changed != 1 else ''} changed)"
 
 
 def parse_seed(text: Any) -> int:
@@ -152,17 +155,17 @@ class Settings:
         return [name for name, value in self.values.value.items() if base.get(name) != value]
 
 
+#: Every dashboard model not yet freed (for the memory check in ``benchmarks/dashboard_memory.py``).
+LIVE_MODELS: weakref.WeakSet = weakref.WeakSet()
+
+
 class DashboardClinic(AllianceModel):
     """An AllianceModel built from a browser session's settings, safe to draw while it plays.
 
-    SolaraViz steps the model in a worker thread while the page may redraw from
-    another, so a step holds ``lock`` and views read the model under it.
-
-    A step also waits until the page has finished drawing the week before.  When
-    SolaraViz plays faster than the page can draw (a short Play Interval, a slow
-    computer), the thread that draws would otherwise be handed a new week before
-    it finished the last, again and again, until Solara stops the page with "Too
-    many renders triggered".  Waiting makes play as fast as drawing allows, no faster.
+    The clock steps the model in a worker thread while the page may read it from
+    another, so a step holds ``lock`` and views read the model under it.  A step at
+    the horizon does nothing (``running`` becomes False): neither the week nor
+    Mesa's step counter moves, and nothing enters the tables.
     """
 
     def __init__(self, settings: Settings | Mapping[str, Any] | None = None) -> None:
@@ -172,20 +175,16 @@ class DashboardClinic(AllianceModel):
             spec = RunSpec("default", validate(settings or preset("default").params), 1)
         self.lock = threading.RLock()
         self.spec = spec
-        self._page = None  # weak reference to the page's render context, once it draws this model
         super().__init__(spec.params, rng=spec.seed)
+        # Mesa's __init__ replaced ``step`` with its own wrapper, which counts a step and then
+        # calls ours: refuse before it counts, so a step at the horizon changes nothing at all.
+        self._mesa_step = self.step
+        self.step = self._step_within_horizon
+        LIVE_MODELS.add(self)
 
-    def attach_page(self, render_context) -> None:
-        """Called by the page that draws this model (see :meth:`step`)."""
-        self._page = weakref.ref(render_context) if render_context is not None else None
-
-    def _wait_for_page(self) -> None:
-        page = self._page() if self._page is not None else None
-        drawing = getattr(page, "thread_lock", None)  # held while the page renders
-        if drawing is not None and drawing.acquire(timeout=PAGE_WAIT_SECONDS):
-            drawing.release()
-
-    def step(self) -> None:
-        self._wait_for_page()
+    def _step_within_horizon(self) -> None:
+        if self.week >= self.horizon:
+            self.running = False  # the run is over: nothing happens, nothing is recorded
+            return
         with self.lock:
-            super().step()
+            self._mesa_step()

@@ -177,9 +177,11 @@ def PresetPicker(settings: Settings):
             solara.Button("Restore preset", text=True, color="primary", small=True,
                           on_click=lambda: settings.load_preset(name))
     if info.things_to_notice:
-        with solara.Details("Things to notice in this clinic", expand=True):
-            solara.HTML(tag="ul", classes=["as-notice"],
-                        unsafe_innerHTML="".join(f"<li>{_esc(t)}</li>" for t in info.things_to_notice))
+        # a plain <details>: opens and closes in the browser, and takes its own height (no overlap)
+        items = "".join(f"<li>{_esc(t)}</li>" for t in info.things_to_notice)
+        solara.HTML(tag="details", classes=["as-details"], attributes={"open": ""},
+                    unsafe_innerHTML=f"<summary>Things to notice in this clinic</summary>"
+                                     f"<ul class='as-notice'>{items}</ul>")
 
 
 @solara.component
@@ -205,13 +207,13 @@ def PendingNote(settings: Settings, running_spec):
     if spec is None:
         return
     if spec.params != running_spec.params or spec.seed != running_spec.seed:
-        solara.Warning("Changed since the last Reset: press Reset (top of this panel) to start a new run "
+        solara.Warning("Changed since the last Reset: press Reset (in the bar at the top) to start a new run "
                        "with these settings.", dense=True, icon="mdi-restart", classes=["as-pending"])
 
 
 @solara.component
 def SettingsPanel(settings: Settings, running_spec):
-    """Everything the person can set, in the sidebar under SolaraViz's Reset / Play / Step."""
+    """Everything the person can set, in the sidebar under the pace sliders."""
     with solara.Card("Clinic to simulate", classes=["as-card"]):
         PresetPicker(settings)
         SeedPicker(settings)

@@ -184,18 +184,23 @@ class Digest:
         """``(relationship id, label)`` for the inspector's picker, most eventful first.
 
         ``which``: ``"now"`` pairs still together, ``"handover"`` pairs that began at a
-        handover, ``"ended"`` pairs that have ended.
+        handover (the successor's clients first, then clients who moved to a colleague
+        when their therapist left, then referrals), ``"ended"`` pairs that have ended.
         """
         model = self.model
         with self._lock, model_lock(model):
             rels = list(model.relationships)
         if which == "now":
             rels = [r for r in rels if r.end_week is None]
-        elif which == "handover":
-            rels = [r for r in rels if r.predecessor is not None]
         elif which == "ended":
             rels = [r for r in rels if r.end_week is not None]
-        rels.sort(key=lambda r: (-int(r.ruptures > 0), -r.sessions, r.rid))
+        if which == "handover":
+            # the story of a retirement first: clients who stayed with the successor, then those
+            # who moved to a colleague when their therapist left, then referrals
+            rels = [r for r in rels if r.predecessor is not None]
+            rels.sort(key=lambda r: (_handover_rank(r), r.start_week, -r.sessions, r.rid))
+        else:
+            rels.sort(key=lambda r: (-int(r.ruptures > 0), -r.sessions, r.rid))
         return [(r.rid, pair_label(r)) for r in rels[:limit]]
 
     def sessions_of(self, rid: int) -> pd.DataFrame:
@@ -257,6 +262,13 @@ class Digest:
             return self._departures
 
 
+def _handover_rank(r) -> int:
+    old = r.predecessor
+    if old.end_reason != "therapist_left":
+        return 2
+    return 0 if old.handover_outcome == "stayed_with_successor" else 1
+
+
 def _mentions(event, needle: str) -> bool:
     for label in (event.client, event.therapist):
         if label is not None and label.lower() == needle:
@@ -281,17 +293,26 @@ def _ended_phrase(reason: str | None) -> str:
     return _ENDED.get(reason or "", (reason or "ended").replace("_", " "))
 
 
-_digests: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _digests_lock = threading.Lock()
+#: The attribute of a model that holds its digest.
+DIGEST_ATTRIBUTE = "_alliancesim_digest"
 
 
 def digest(model) -> Digest:
-    """The digest of ``model`` (one per model, dropped with it)."""
-    with _digests_lock:
-        found = _digests.get(model)
-        if found is None:
-            found = _digests[model] = Digest(model)
-        return found
+    """The digest of ``model`` (one per model, dropped with it).
+
+    Kept on the model itself, not in a module-level weak dictionary: the digest holds
+    relationships, which hold agents, which hold the model, so a weak-keyed entry would
+    keep every model of every closed browser session alive.
+    """
+    found = getattr(model, DIGEST_ATTRIBUTE, None)
+    if found is None:
+        with _digests_lock:
+            found = getattr(model, DIGEST_ATTRIBUTE, None)
+            if found is None:
+                found = Digest(model)
+                setattr(model, DIGEST_ATTRIBUTE, found)
+    return found
 
 
 def rolling_mean(values: np.ndarray, weeks: int) -> np.ndarray:

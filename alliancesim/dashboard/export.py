@@ -8,10 +8,12 @@ could otherwise write files anywhere the server can.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 from ..tables import private_dir, publish_new, write_outputs_into
@@ -82,3 +84,13 @@ def export_run(model, *, preset: str, rid: int | None = None, spread: tuple[list
         raise
     files = sorted(p for p in folder.iterdir() if p.is_file())
     return folder, files
+
+
+def zip_folder(folder: Path) -> bytes:
+    """Every file of an export folder in one zip (for the browser's download), under the folder's name."""
+    folder = Path(folder)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            archive.write(path, arcname=f"{folder.name}/{path.name}")
+    return buf.getvalue()

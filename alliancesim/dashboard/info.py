@@ -59,15 +59,19 @@ HOW_TO_USE_IT = """
   the preset). Press **Reset** to start a run with them: the clinic on screen changes only on Reset.
   A combination that cannot run (say, two shares adding up to more than the whole) shows the reason
   in red and Reset keeps the last valid settings.
-* **Step** advances one week; **▶** plays, **❚❚** pauses. *Play Interval* sets the pause between
-  weeks (lower is faster); *Render Interval* draws only every n-th week, to race ahead.
+* **Step** advances the clinic; **▶** plays, **❚❚** pauses (the buttons are in the bar at the top).
+  *Weeks per update* sets how many weeks one Step (or one update while playing) moves on: 52 races
+  through a year at a time. *Pause between updates* slows play down for a class to follow. A run
+  stops at its last week; **Reset** starts a new one.
 * The **seed** fixes chance: the same settings and seed always give the same run. *New seed* tells
   another story from the same clinic.
 * The tabs: **Clinic map** (who sees whom, now), **Over time** (the weekly trends), **Relationship**
   (one pair, session by session), **Event log** (what happened, in words, newest first), **Handover**
   (each retirement and where the clients went), **Run N times** (the spread of outcomes over seeds)
-  and **Export** (tables as CSV, pictures as PNG).
+  and **Export** (tables as CSV, pictures as PNG, and a zip of them to download).
 * Hide the sidebar with the menu button at the top left to give the pictures the whole screen.
+* The page's address holds the setup (preset, seed, changed values, tab): reload keeps it, and
+  sending the link to a student opens the same clinic.
 """
 
 THINGS_TO_NOTICE = """

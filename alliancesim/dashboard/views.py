@@ -1,11 +1,13 @@
 """The main area: what the clinic looks like now, over time, in one relationship, in its log,
 at a retirement, over many runs; and export.
 
-Views that follow the running clinic take a ``tick`` argument: the value of Mesa's
-``update_counter`` (SolaraViz bumps it after each Step or Play tick), read once by
-the main area, so a new week redraws them in a single pass.  Views on hidden tabs
-are not rendered at all.  Pictures come from the painters in
-:mod:`alliancesim.dashboard.figures`, which redraw only what changed.
+Views that follow the running clinic take the session's :class:`~.live.LiveHub`:
+after a week the hub refreshes their widgets directly, without re-rendering the
+page (see :mod:`alliancesim.dashboard.live`).  Views on hidden tabs are not
+rendered at all, so they cost nothing.  The map is SVG drawn by the browser
+(:mod:`alliancesim.dashboard.svgmap`); the other pictures come from the painters
+in :mod:`alliancesim.dashboard.figures`, redrawn at most every
+``SLOW_VIEW_INTERVAL`` seconds while the clinic plays.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import solara
 from ..params import REGISTRY, ParameterError
 from . import figures as F
 from .clinic import Settings
+from .controller import SLOW_VIEW_INTERVAL
 from .digest import EVENT_TOPICS, digest, model_lock, pair_label, topic_of
-from .export import export_root, export_run
+from .export import export_root, export_run, zip_folder
+from .live import LiveHTML, LiveHub, LiveImage
 from .spread import SpreadRunner, spread_seeds
+from .svgmap import legend_html, map_state, map_svg
 
 TOPIC_COLOURS = {
     "ruptures and repairs": F.VERMILLION,
@@ -69,15 +74,15 @@ def Picture(image: bytes, name: str, caption: str = "", format: str = "png"):
 
 
 # ---------------------------------------------------------------------------------- status bar
-@solara.component
-def StatusBar(model, tick: int = 0):
-    """The headline numbers, large enough to read from the back of the room."""
+def status_html(model) -> str:
+    """The headline numbers, large enough to read from the back of the room, and what is running."""
     d = digest(model)
     series = d.weekly()
     totals = d.totals()
     with model_lock(model):
         week, horizon, spec = model.week, model.horizon, model.spec
         therapists = len(model.active_therapists())
+        policy = model.params.handover_policy
 
     def last(name: str) -> float:
         values = series.get(name)
@@ -99,11 +104,16 @@ def StatusBar(model, tick: int = 0):
     ]
     body = "".join(f"<div class='as-kpi as-kpi-{key}'><div class='as-kpi-value'>{value}</div>"
                    f"<div class='as-kpi-label'>{_esc(label)}</div></div>" for key, value, label in tiles)
-    solara.HTML(tag="div", classes=["as-kpis"], unsafe_innerHTML=body)
-    solara.HTML(tag="div", classes=["as-running"],
-                unsafe_innerHTML=f"Running <b class='as-running-title'>{_esc(spec.title)}</b> · seed "
-                                 f"<b class='as-running-seed'>{spec.seed}</b> · handover policy "
-                                 f"<b>{_esc(model.params.handover_policy)}</b>")
+    over = (f" · <b class='as-run-over'>the run is over (week {horizon}): press Reset for a new one</b>"
+            if week >= horizon else "")
+    return (f"<div class='as-kpis'>{body}</div><div class='as-running'>Running "
+            f"<b class='as-running-title'>{_esc(spec.title)}</b> · seed <b class='as-running-seed'>{spec.seed}"
+            f"</b> · handover policy <b>{_esc(policy)}</b>{over}</div>")
+
+
+@solara.component
+def StatusBar(model, hub: LiveHub | None = None):
+    LiveHTML(hub, lambda: status_html(model), classes=["as-status"])
 
 
 @solara.component
@@ -120,25 +130,30 @@ def SettingsNotice(settings: Settings, running_spec):
 
 
 # ---------------------------------------------------------------------------------- the clinic map
-@solara.component
-def ClinicMapView(model, tick: int = 0):
-    painter = solara.use_memo(lambda: F.NetworkPainter(model.site_xy, model.params.town_radius_km), [model])
-    image = painter.update(model).frame()
-    Picture(image, "map", painter.caption, painter.format)
+def map_html(model) -> str:
+    state = map_state(model)
+    return f"<div class='as-caption as-map-caption'>{_esc(state.caption)}</div>{map_svg(state)}"
 
 
 @solara.component
-def RecentEvents(model, tick: int = 0, limit: int = 14):
+def ClinicMapView(model, hub: LiveHub | None = None):
+    """The map (drawn by the browser from SVG) and how to read it (sent once)."""
+    with solara.Row(classes=["as-map-row"], gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+        LiveHTML(hub, lambda: map_html(model), classes=["as-map"])
+        solara.HTML(tag="div", classes=["as-map-legend"], unsafe_innerHTML=legend_html())
+
+
+@solara.component
+def RecentEvents(model, hub: LiveHub | None = None, limit: int = 14):
     """The newest events, as sentences: the story the map is telling."""
-    events = digest(model).events(limit=limit)
-    EventList(events, empty="Nothing has happened yet: press Step or ▶.")
+    LiveHTML(hub, lambda: events_html(digest(model).events(limit=limit),
+                                      empty="Nothing has happened yet: press Step or ▶."),
+             classes=["as-recent"])
 
 
-@solara.component
-def EventList(events: list, empty: str = "No events match."):
+def events_html(events: list, empty: str = "No events match.") -> str:
     if not events:
-        solara.Text(empty, classes=["as-help"])
-        return
+        return f"<div class='as-help'>{_esc(empty)}</div>"
     rows = []
     for e in events:
         sentence = e.sentence()
@@ -146,26 +161,35 @@ def EventList(events: list, empty: str = "No events match."):
         colour = TOPIC_COLOURS.get(topic_of(e), F.GREY)
         rows.append(f"<li style='border-left-color:{colour}'><span class='as-week'>{_esc(week)}</span> "
                     f"{_esc(rest)}</li>")
-    solara.HTML(tag="ul", classes=["as-events"], unsafe_innerHTML="".join(rows))
+    return f"<ul class='as-events'>{''.join(rows)}</ul>"
+
+
+@solara.component
+def EventList(events: list, empty: str = "No events match."):
+    solara.HTML(tag="div", unsafe_innerHTML=events_html(events, empty))
 
 
 # ---------------------------------------------------------------------------------- over time
 @solara.component
-def OverTimeView(model, tick: int = 0):
+def OverTimeView(model, hub: LiveHub | None = None):
     painter = solara.use_memo(lambda: F.TimeSeriesPainter(model.horizon), [model])
-    png = painter.update(model).frame()
-    Picture(png, "timeseries", painter.caption)
+
+    def content():
+        png = painter.update(model).frame()
+        return png, "png", painter.caption
+
+    LiveImage(hub, content, "timeseries", min_interval=SLOW_VIEW_INTERVAL)
 
 
 # ---------------------------------------------------------------------------------- one relationship
 @solara.component
-def RelationshipView(model, ui: ViewState, tick: int = 0):
+def RelationshipView(model, ui: ViewState, hub: LiveHub | None = None):
     d = digest(model)
     which = ui.pair_filter.value
     choices = d.pair_choices(PAIR_FILTERS.get(which, "now"))
     rid = ui.pair_for(model)
     if rid is None and choices:
-        rid = choices[0][0]  # the most eventful pair, until the person picks one
+        rid = choices[0][0]  # the first pair of the list, until the person picks one
 
     def remember_default():
         # keep showing the same pair while the clinic plays on
@@ -179,46 +203,66 @@ def RelationshipView(model, ui: ViewState, tick: int = 0):
         if value is not None:
             ui.pair.set((id(model), int(value)))
 
+    def pick_filter(value):
+        ui.pair_filter.set(value)
+        found = d.pair_choices(PAIR_FILTERS.get(value, "now"), limit=1)
+        if found:  # show the first pair of the new list at once
+            ui.pair.set((id(model), found[0][0]))
+
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="16px"):
-        solara.ToggleButtonsSingle(value=which, values=list(PAIR_FILTERS), on_value=ui.pair_filter.set)
+        solara.ToggleButtonsSingle(value=which, values=list(PAIR_FILTERS), on_value=pick_filter)
         items = [{"text": label, "value": value} for value, label in choices]
         if r is not None and rid not in {value for value, _ in choices}:
             items.insert(0, {"text": pair_label(r), "value": rid})
         solara.v.Autocomplete(items=items, v_model=rid, on_v_model=pick, label="Client and therapist",
                               outlined=True, dense=True, hide_details=True, class_="as-pair-picker",
-                              style_="min-width: 420px; max-width: 640px")
+                              style_="min-width: min(420px, 100%); max-width: 640px")
     if r is None:
         solara.Info("No client has booked yet: press Step a few times, then pick a pair.", dense=True)
     else:
-        RelationshipDetail(model, rid, tick)
+        RelationshipDetail(model, rid, hub)
 
 
 @solara.component
-def RelationshipDetail(model, rid: int, tick: int = 0):
+def RelationshipDetail(model, rid: int, hub: LiveHub | None = None):
     """The chart and the story of one pair."""
+    painter = solara.use_memo(F.RelationshipPainter, [model])
+    drawn = solara.use_ref(None)
+
+    def content():
+        d = digest(model)
+        r = d.relationship(rid)
+        key = (rid, r.sessions, r.end_week)  # redraw only when the pair had a session or ended
+        if drawn.current is None or drawn.current[0] != key:
+            drawn.current = (key, painter.update(model, rid).frame())
+        return drawn.current[1], "png", painter.caption
+
+    LiveImage(hub, content, "relationship", min_interval=SLOW_VIEW_INTERVAL)
+    LiveHTML(hub, lambda: relationship_story_html(model, rid), classes=["as-story"])
+
+
+def relationship_story_html(model, rid: int) -> str:
     d = digest(model)
     r = d.relationship(rid)
-    key = (rid, r.sessions, r.end_week)  # redraw only when the pair had a session or ended
-    painter = solara.use_memo(F.RelationshipPainter, [model])
-    png = solara.use_memo(lambda: painter.update(model, rid).frame(), [model, key])
-    Picture(png, "relationship", painter.caption)
+    parts = []
     old = r.predecessor
     if old is not None:
         how = {"stayed_with_successor": "stayed with the successor in the same room",
                "moved_to_colleague": "moved to a colleague nearer home"}.get(old.handover_outcome or "", "")
         reason = "when the therapist left" if old.end_reason == "therapist_left" else "on referral"
-        solara.HTML(tag="div", classes=["as-note"], unsafe_innerHTML=(
-            f"This relationship continues {_esc(r.client.label)}'s relationship with "
-            f"{_esc(old.therapist.label)} ({old.sessions} sessions), which ended in week {old.end_week} "
-            f"{reason}{'; the client ' + how if how else ''}."))
+        parts.append(f"<div class='as-note'>This relationship continues {_esc(r.client.label)}'s relationship "
+                     f"with {_esc(old.therapist.label)} ({old.sessions} sessions), which ended in week "
+                     f"{old.end_week} {reason}{'; the client ' + how if how else ''}.</div>")
     events = d.events_of_pair(r.client.label, r.therapist.label, r.start_week, r.end_week)
-    solara.Markdown(f"**What happened between {r.client.label} and {r.therapist.label}** (newest first)")
-    EventList(list(reversed(events))[:40], empty="No events yet.")
+    parts.append(f"<div class='as-note'><b>What happened between {_esc(r.client.label)} and "
+                 f"{_esc(r.therapist.label)}</b> (newest first)</div>")
+    parts.append(events_html(list(reversed(events))[:40], empty="No events yet."))
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------------------------- event log
 @solara.component
-def EventLogView(model, ui: ViewState, tick: int = 0):
+def EventLogView(model, ui: ViewState, hub: LiveHub | None = None):
     topic = ui.event_topic.value
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="16px"):
         solara.ToggleButtonsSingle(value=topic, values=[ALL_EVENTS, *EVENT_TOPICS], on_value=ui.event_topic.set)
@@ -226,63 +270,97 @@ def EventLogView(model, ui: ViewState, tick: int = 0):
                          continuous_update=False, dense=True, hide_details=True, classes=["as-event-search"])
         solara.Select("Show", value=ui.event_limit, values=["50", "100", "300"], dense=True,
                       classes=["as-event-limit"])
-    events = digest(model).events(None if topic == ALL_EVENTS else topic, ui.event_text.value,
-                                  limit=int(ui.event_limit.value))
-    with model_lock(model):
-        total = len(model.events)
-    solara.Text(f"Newest first: {len(events)} of {total} events", classes=["as-help"])
-    EventList(events, empty="No events match." if total else "Nothing has happened yet: press Step or ▶.")
+    text, limit = ui.event_text.value, int(ui.event_limit.value)
+
+    def content() -> str:
+        events = digest(model).events(None if topic == ALL_EVENTS else topic, text, limit=limit)
+        with model_lock(model):
+            total = len(model.events)
+        return (f"<div class='as-help'>Newest first: {len(events)} of {total} events</div>"
+                + events_html(events, empty="No events match." if total else
+                              "Nothing has happened yet: press Step or ▶."))
+
+    LiveHTML(hub, content, classes=["as-log"])
 
 
 # ---------------------------------------------------------------------------------- handover
-@solara.component
-def HandoverView(model, tick: int = 0):
-    departures = digest(model).departures()
-    policy = model.params.handover_policy
-    solara.HTML(tag="div", classes=["as-note"], unsafe_innerHTML=(
-        f"Handover policy in this run: <b>{_esc(policy)}</b>. {_esc(REGISTRY['handover_policy'].help)}"))
+def handover_html(model) -> str:
+    """Countdown to the handover, notices given, and the table of where the clients went."""
+    d = digest(model)
+    departures = d.departures()
+    with model_lock(model):
+        week = model.week
+        planned = int(model.params.scheduled_retirement_week)
+        first = model.therapists_all[0].label if model.therapists_all else "T1"
+        notice = int(model.params.notice_weeks)
+    parts = []
+    if planned > 0 and week < planned:
+        left = planned - week
+        starts = max(1, planned - notice)
+        parts.append(
+            f"<div class='as-countdown'><b class='as-countdown-weeks'>{left} week{'s' if left != 1 else ''}</b> "
+            f"until the handover: {_esc(first)} retires in week {planned}"
+            + (f" (gives notice in week {starts})" if week < starts else " and is on notice now")
+            + f". Keep playing to see where {_esc(first)}'s clients go.</div>")
     for dep in departures:
         if dep.week is None:
-            last_day = digest(model).last_day(dep.therapist)
-            solara.Warning(f"{dep.therapist} has given notice ({dep.reason})"
-                           + (f"; last day in week {last_day}" if last_day else "")
-                           + (f"; {dep.successor} will take over the room." if dep.successor else "."),
-                           dense=True, icon="mdi-account-clock")
-    HandoverPicture(model, tick)
-    done = [d for d in departures if d.week is not None]
+            last_day = d.last_day(dep.therapist)
+            parts.append(f"<div class='as-warning'>{_esc(dep.therapist)} has given notice ({_esc(dep.reason)})"
+                         + (f"; last day in week {last_day}" if last_day else "")
+                         + (f"; {_esc(dep.successor)} will take over the room." if dep.successor else ".")
+                         + "</div>")
+    done = [x for x in departures if x.week is not None]
     if not done:
-        return
+        return "".join(parts)
     rows = []
-    for d in done:
-        n = len(d.clients)
-        weeks = d.recovery_weeks()
-        continuing = sum(1 for c in d.clients if c.new_therapist is not None)
+    for x in done:
+        n = len(x.clients)
+        weeks = x.recovery_weeks()
+        continuing = sum(1 for c in x.clients if c.new_therapist is not None)
 
         def pct(k: int, n: int = n) -> str:
             return f"{k} ({100 * k / n:.0f}%)" if n else "0"
 
         median = f"{np.median(weeks):.0f} weeks ({len(weeks)} of {continuing})" if weeks else \
             f"not yet (0 of {continuing})"
-        rows.append(f"<tr><td>{_esc(d.therapist)}</td><td>{_esc(d.reason)}</td><td>{d.week}</td>"
-                    f"<td>{_esc(d.successor or '–')}</td><td>{n}</td><td>{pct(d.count('stayed_with_successor'))}</td>"
-                    f"<td>{pct(d.count('moved_to_colleague'))}</td><td>{pct(d.count('left'))}</td>"
+        rows.append(f"<tr><td>{_esc(x.therapist)}</td><td>{_esc(x.reason)}</td><td>{x.week}</td>"
+                    f"<td>{_esc(x.successor or '–')}</td><td>{n}</td><td>{pct(x.count('stayed_with_successor'))}</td>"
+                    f"<td>{pct(x.count('moved_to_colleague'))}</td><td>{pct(x.count('left'))}</td>"
                     f"<td>{median}</td></tr>")
-    solara.HTML(tag="table", classes=["as-table"], unsafe_innerHTML=(
-        "<thead><tr><th>therapist</th><th>why</th><th>last week</th><th>successor</th><th>clients</th>"
-        "<th>stayed with successor</th><th>moved to a colleague</th><th>stopped coming</th>"
-        "<th>median recovery (recovered of continuing)</th></tr></thead><tbody>" + "".join(rows) + "</tbody>"))
+    parts.append(
+        "<div class='as-table-wrap'><table class='as-table'><thead><tr><th>therapist</th><th>why</th>"
+        "<th>last week</th><th>successor</th><th>clients</th><th>stayed with successor</th>"
+        "<th>moved to a colleague</th><th>stopped coming</th><th>median recovery (recovered of continuing)</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+    return "".join(parts)
 
 
 @solara.component
-def HandoverPicture(model, tick: int = 0):
-    departures = F.handover_departures(model)
-    layout = tuple((d.therapist, d.week) for d in departures)  # a new departure: a new picture
-    painter = solara.use_memo(lambda: F.HandoverPainter(departures) if departures else None, [model, layout])
+def HandoverView(model, hub: LiveHub | None = None):
+    policy = model.params.handover_policy
+    solara.HTML(tag="div", classes=["as-note"], unsafe_innerHTML=(
+        f"Handover policy in this run: <b>{_esc(policy)}</b>. {_esc(REGISTRY['handover_policy'].help)}"))
+    LiveHTML(hub, lambda: handover_html(model), classes=["as-handover"])
+    HandoverPicture(model, hub)
+
+
+@solara.component
+def HandoverPicture(model, hub: LiveHub | None = None):
+    painters = solara.use_memo(dict, [model])  # layout of departures -> painter
     waiting = solara.use_memo(lambda: F.png(F.message_figure(F.NO_HANDOVER_YET)), [])
-    if painter is None:
-        Picture(waiting, "handover")
-    else:
-        Picture(painter.update(departures).frame(), "handover", painter.caption)
+
+    def content():
+        departures = F.handover_departures(model)
+        if not departures:
+            return waiting, "png", ""
+        layout = tuple((x.therapist, x.week) for x in departures)  # a new departure: a new picture
+        painter = painters.get(layout)
+        if painter is None:
+            painters.clear()
+            painter = painters[layout] = F.HandoverPainter(departures)
+        return painter.update(departures).frame(), "png", painter.caption
+
+    LiveImage(hub, content, "handover", min_interval=SLOW_VIEW_INTERVAL)
 
 
 # ---------------------------------------------------------------------------------- run N times
@@ -380,6 +458,10 @@ def ExportView(model, ui: ViewState, runner: SpreadRunner):
         return
     folder, files = task.value
     solara.Success(f"Wrote {len(files)} files to {folder}", dense=True, classes=["as-export-done"])
+    # the files on the student's own computer: one zip, made when the button is pressed
+    with solara.Div(classes=["as-download"]):
+        solara.FileDownload(lambda: zip_folder(folder), filename=f"{folder.name}.zip",
+                            label=f"Download these {len(files)} files (zip)", mime_type="application/zip")
     items = "".join(f"<li><code>{_esc(p.name)}</code> <span class='as-help'>{p.stat().st_size / 1024:.0f} KB"
                     f"</span></li>" for p in files if p.exists())
     solara.HTML(tag="ul", classes=["as-files"], unsafe_innerHTML=items)

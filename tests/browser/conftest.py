@@ -74,7 +74,7 @@ CHROMIUM_ARGS = [
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 
-# the ▶ / ❚❚ labels of Mesa 3.5's ModelController (mesa/visualization/solara_viz.py)
+# the ▶ / ❚❚ labels of the run controls (alliancesim/dashboard/controller.py)
 PLAY_LABEL = "▶"
 PAUSE_LABEL = "❚❚"
 
@@ -347,9 +347,9 @@ class OfflinePage:
             f"  {name}:\n" + "\n".join(f"    {item}" for item in items) for name, items in problems.items()
         )
 
-    # --- SolaraViz (Mesa 3.5) helpers ----------------------------------------------------------
+    # --- run controls helpers ------------------------------------------------------------------
     def goto(self, url: str, timeout: float = 60_000) -> None:
-        """Open the dashboard and wait until SolaraViz's controls are on screen."""
+        """Open the dashboard and wait until the run controls are on screen."""
         self.page.goto(url)
         self.button("Step").wait_for(timeout=timeout)
 
@@ -371,17 +371,16 @@ class OfflinePage:
         self.button(PLAY_LABEL).wait_for()
 
     def time_locator(self):
-        """The "Time: <model.time>" text in SolaraViz's Information card."""
-        return self.page.get_by_text(re.compile(r"^Time: "))
+        """The week number in the sidebar's "Week N of H" line."""
+        return self.page.locator(".as-week-now")
 
-    def model_time(self) -> float:
-        return float(self.time_locator().inner_text().split(":", 1)[1])
+    def model_time(self) -> int:
+        return int(self.time_locator().inner_text())
 
-    def wait_for_time(self, value: float, timeout: float = 10_000) -> None:
-        value = float(value)
-        text = rf"{int(value)}(\.0+)?" if value.is_integer() else re.escape(str(value))
-        pattern = re.compile(rf"^Time: {text}$")
-        self.page.get_by_text(pattern).wait_for(timeout=timeout)
+    def wait_for_time(self, value: int, timeout: float = 10_000) -> None:
+        self.page.wait_for_function(
+            "w => { const e = document.querySelector('.as-week-now'); return e && e.innerText.trim() === String(w); }",
+            arg=int(value), timeout=timeout)
 
     def screenshot(self, path: str | os.PathLike) -> Path:
         path = Path(path)

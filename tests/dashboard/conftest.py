@@ -1,7 +1,6 @@
 """In-process dashboard tests: render the page with ``solara.render`` and click its widgets.
 
-Each test gets its own Solara virtual kernel, so reactive state (including Mesa's
-global ``update_counter``) does not leak between tests, and a fresh page whose
+Each test gets its own Solara virtual kernel, so reactive state does not leak between tests, and a fresh page whose
 exports go to a temporary folder.
 """
 
@@ -79,10 +78,11 @@ class Dashboard:
     def text(self) -> str:
         return _all_text(self.box)
 
-    def time(self) -> float:
-        match = re.search(r"Time: ([0-9.]+)", self.text())
-        assert match, "no 'Time: N' on the page"
-        return float(match.group(1))
+    def time(self) -> int:
+        """The week in the sidebar's "Week N of H" line."""
+        match = re.search(r"as-week-now'>(\d+)<", self.text())
+        assert match, "no 'Week N of H' on the page"
+        return int(match.group(1))
 
     def images(self, name: str) -> list:
         return walk(self.box, ipywidgets.Image, lambda w: has_class(w, f"as-{name}"))
@@ -114,7 +114,7 @@ class Dashboard:
     def tab(self, label: str) -> None:
         tabs = walk(self.box, v.Tab, lambda w: label in _all_text(w))
         assert tabs, f"no tab {label!r}"
-        parent = walk(self.box, v.Tabs)[0]
+        parent = walk(self.box, v.Tabs, lambda w: "as-tabs" in str(w.class_))[0]
         index = [t for t in parent.children if isinstance(t, v.Tab)].index(tabs[0])
         parent.v_model = index
 
@@ -141,6 +141,12 @@ class Dashboard:
     def choose_preset(self, name: str) -> None:
         select = self.with_class("as-preset-select", v.Select)[0]
         select.v_model = name
+
+    def weeks_per_update(self, weeks: int) -> None:
+        """The "Weeks per update" slider: one Step advances this many weeks."""
+        sliders = walk(self.box, v.Slider, lambda w: "Weeks per update" in str(w.label))
+        assert len(sliders) == 1
+        sliders[0].v_model = weeks
 
     def wait(self, condition, timeout: float = 60.0, what: str = "condition") -> None:
         deadline = time.monotonic() + timeout

@@ -65,7 +65,7 @@ def test_labels_are_readable():
 
 # ---------------------------------------------------------------------------------- changes apply on Reset
 def kpi(page, key: str) -> str:
-    html = _all_text(page.with_class("as-kpis")[0])
+    html = _all_text(page.with_class("as-status")[0])
     start = html.index(f"as-kpi-{key}'")
     value = html[html.index("as-kpi-value'>", start) + len("as-kpi-value'>"):]
     return value[: value.index("<")]
@@ -101,10 +101,14 @@ def test_unreadable_text_shows_the_registry_message_and_keeps_the_value(render_d
     page.type_value("n_therapists", "lots")
     message = str(registry_error("n_therapists", "lots"))
     assert message in page.text()
-    page.reset()  # still runs, with the last good value
-    assert kpi(page, "therapists") == "10"
+    page.step(2)
+    page.reset()  # refused, and says why: the clinic on screen stays
+    assert "Reset did not start a new run: " + message in page.text()
+    assert page.time() == 2 and kpi(page, "therapists") == "10"
     page.type_value("n_therapists", "6")
-    assert message not in page.text()
+    assert message not in page.text()  # fixed: the message goes
+    page.reset()
+    assert page.time() == 0 and kpi(page, "therapists") == "6"
 
 
 def registry_error(name: str, value) -> ParameterError:
@@ -115,7 +119,7 @@ def registry_error(name: str, value) -> ParameterError:
     raise AssertionError(f"{name}={value!r} was accepted")
 
 
-def test_invalid_combination_shows_the_validation_message_and_reset_keeps_the_last_valid(render_dashboard):
+def test_invalid_combination_shows_the_validation_message_and_reset_refuses_it(render_dashboard):
     page = render_dashboard()
     page.open_group(0)
     page.type_value("n_therapists", "5")  # valid
@@ -126,11 +130,15 @@ def test_invalid_combination_shows_the_validation_message_and_reset_keeps_the_la
     expected = str(registry_says.value)
     assert expected in page.text()
     assert "These settings cannot run" in page.text()
-    page.reset()
-    assert page.time() == 0
-    assert kpi(page, "therapists") == "5"  # the last valid settings
+    page.step()
+    page.reset()  # never the edited values under the preset's name: nothing starts
+    assert page.time() == 1 and kpi(page, "therapists") == "10"
+    assert "Reset did not start a new run" in page.text()
     page.type_value("share_physical", "0.5")
     assert expected not in page.text()
+    page.reset()
+    assert page.time() == 0 and kpi(page, "therapists") == "5"
+    assert "The default clinic (2 values changed)" in page.text()
 
 
 # ---------------------------------------------------------------------------------- presets and seed
@@ -145,7 +153,7 @@ def test_preset_selector_loads_the_preset_values(render_dashboard):
     field = walk(page.control("scheduled_retirement_week"), v.TextField)[0]
     assert field.v_model == str(preset.params["scheduled_retirement_week"])
     page.reset()
-    assert f"/ {round(preset.params['years'] * 52)}" in _all_text(page.with_class("as-kpis")[0])
+    assert f"/ {round(preset.params['years'] * 52)}" in _all_text(page.with_class("as-status")[0])
     assert preset.title in page.text()
 
 
@@ -157,7 +165,7 @@ def test_seed_is_shown_editable_and_checked(render_dashboard):
     assert "seed='minus one' is not a whole number" in page.text()
     page.type_into(seed_box, "42")
     page.reset()
-    assert "as-running-seed'>42<" in _all_text(page.with_class("as-running")[0])
+    assert "as-running-seed'>42<" in _all_text(page.with_class("as-status")[0])
     page.click("New seed")
     assert page.with_class("as-seed", v.TextField)[0].v_model != "42"
 

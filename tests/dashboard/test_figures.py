@@ -132,3 +132,30 @@ def test_rolling_mean_matches_pandas():
     values = np.array([1.0, np.nan, 3.0, 4.0, 10.0, 0.0, 2.0])
     expected = pd.Series(values).rolling(4, min_periods=1).mean().to_numpy()
     np.testing.assert_allclose(rolling_mean(values, 4), expected)
+
+
+def test_pairs_that_began_at_a_handover_list_the_successors_clients_first(retired):
+    d = digest(retired)
+    choices = d.pair_choices("handover")
+    rels = [d.relationship(rid) for rid, _ in choices]
+    assert rels and all(r.predecessor is not None for r in rels)
+    stayed = [r.predecessor.end_reason == "therapist_left"
+              and r.predecessor.handover_outcome == "stayed_with_successor" for r in rels]
+    assert any(stayed), "no client stayed with the successor in this clinic"
+    assert stayed == sorted(stayed, reverse=True)  # every stayed-with-successor pair comes first
+    successor = next(t for t in retired.therapists_all if t.label == "T1").successor.label
+    assert all(r.therapist.label == successor for r, s in zip(rels, stayed, strict=True) if s)
+
+
+def test_the_handover_tab_counts_down_to_the_retirement():
+    from alliancesim.dashboard.views import handover_html
+
+    model = DashboardClinic({"years": 1.0, "n_therapists": 3, "initial_clients": 20, "population": 800,
+                             "scheduled_retirement_week": 30, "notice_weeks": 6})
+    model.run(weeks=10)
+    assert "<b class='as-countdown-weeks'>20 weeks</b> until the handover: T1 retires in week 30" \
+        " (gives notice in week 24)" in handover_html(model)
+    model.run(weeks=16)
+    assert "4 weeks</b> until the handover" in handover_html(model) and "on notice now" in handover_html(model)
+    model.run(weeks=10)
+    assert "as-countdown" not in handover_html(model)

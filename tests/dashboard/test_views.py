@@ -11,31 +11,35 @@ import pytest
 from alliancesim import presets
 from alliancesim.dashboard.figures import SPREAD_METRICS
 
-from .conftest import JPEG_SIGNATURE, PNG_SIGNATURE, _all_text, walk
+from .conftest import PNG_SIGNATURE, _all_text, walk
 
 
 def set_render_interval(page, weeks: int) -> None:
-    """SolaraViz's "Render Interval" slider: one Step advances this many weeks."""
-    sliders = walk(page.box, v.Slider, lambda w: w.label == "Render Interval (steps)")
-    assert len(sliders) == 1
-    sliders[0].v_model = weeks
+    page.weeks_per_update(weeks)
+
+
+def map_svg(page) -> str:
+    found = page.with_class("as-map")
+    assert len(found) == 1, f"expected one map, found {len(found)}"
+    text = found[0].unsafe_innerHTML
+    return text[text.index("<svg"):]
 
 
 def test_step_advances_the_week_and_redraws_the_map(render_dashboard):
     page = render_dashboard()
     assert page.time() == 0
-    before = page.png("map")
-    assert before.startswith(JPEG_SIGNATURE)  # the map is a JPEG: ten times faster to encode
+    before = map_svg(page)
+    assert before.endswith("</svg>")  # the map is SVG: the browser draws it
     page.step()
     assert page.time() == 1
-    first = page.png("map")
+    first = map_svg(page)
     page.step(3)
     assert page.time() == 4
-    assert "as-kpi-value'>4<small> / 520" in _all_text(page.with_class("as-kpis")[0])
-    later = page.png("map")
+    assert "as-kpi-value'>4<small> / 520" in _all_text(page.with_class("as-status")[0])
+    later = map_svg(page)
     assert len({before, first, later}) == 3  # clients arrive: the picture changes every week
     assert re.search(r"Week 4: \d+ therapists, \d+ clients on the books", page.text())
-    assert "week 4" in _all_text(page.with_class("as-events")[0])  # newest events first
+    assert "week 4" in _all_text(page.with_class("as-recent")[0])  # newest events first
 
 
 @pytest.mark.parametrize("tab, picture", [
@@ -49,7 +53,7 @@ def test_each_view_draws_its_picture(render_dashboard, tab, picture):
     page.tab(tab)
     png = page.png(picture)
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
-    assert page.images("map") == []  # hidden tabs are not rendered at all
+    assert page.with_class("as-map") == []  # hidden tabs are not rendered at all
     page.step()
     assert page.png(picture).startswith(PNG_SIGNATURE)
 
@@ -67,7 +71,7 @@ def test_relationship_inspector_draws_the_chosen_pair(render_dashboard):
     caption = _all_text(page.with_class("as-relationship-caption")[0])
     assert caption.startswith(f"{client} with {therapist}: from week ")
     assert page.png("relationship") != first
-    story = _all_text(page.with_class("as-events")[0])
+    story = _all_text(page.with_class("as-story")[0])
     assert f"client {client}" in story and f"therapist {therapist}" in story
     page.step(3)  # the chosen pair stays on screen while the clinic moves on
     assert _all_text(page.with_class("as-relationship-caption")[0]).startswith(f"{client} with {therapist}")
@@ -81,17 +85,17 @@ def test_event_log_reads_newest_first_and_filters(render_dashboard):
     page.step(8)
     page.tab("Event log")
     weeks = [int(w) for w in re.findall(r"<span class='as-week'>week (\d+)</span>",
-                                        _all_text(page.with_class("as-events")[0]))]
+                                        _all_text(page.with_class("as-log")[0]))]
     assert len(weeks) == 100 and weeks[0] == 8 and weeks == sorted(weeks, reverse=True)
     toggle = walk(page.box, v.BtnToggle)[0]
     toggle.v_model = 1  # ruptures and repairs
-    lines = _all_text(page.with_class("as-events")[0])
+    lines = _all_text(page.with_class("as-log")[0])
     assert lines and "booked a first appointment" not in lines
     assert re.search(r"rupture|repair|boundary|history", lines)
     search = page.with_class("as-event-search", v.TextField)[0]
     toggle.v_model = 0
     page.type_into(search, "C3")
-    items = re.findall(r"<li[^>]*>(.*?)</li>", _all_text(page.with_class("as-events")[0]))
+    items = re.findall(r"<li[^>]*>(.*?)</li>", _all_text(page.with_class("as-log")[0]))
     assert items and all("C3" in item for item in items)
 
 

@@ -1,0 +1,202 @@
+"""The clinic map as SVG text: the server sends the shapes and the browser draws them.
+
+Why not matplotlib for the map: the map changes every week, and drawing it with
+matplotlib and encoding the picture cost about 40 ms of server time per week per
+browser (most of a classroom server's budget).  Writing the same shapes as SVG
+takes a few milliseconds; the browser draws them (crisp at any screen size, and
+on the student's computer, not the server).  Pictures that change rarely or are
+exported stay with matplotlib (:mod:`alliancesim.dashboard.figures`).
+
+What the map shows is :func:`map_state`: plain numbers read from the model under
+its lock, so the SVG text can be written after the lock is released.
+
+Legibility after a year: hundreds of relationships would be a tangle of lines,
+so ordinary relationships are thin and pale (darker as the alliance grows), and
+only what a trainer points at is bold: open ruptures, relationships that
+continue after a handover, and the line back to the therapist who left.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+
+from .digest import model_lock
+from .figures import ALLIANCE_CMAP, BLACK, BURNOUT_BANDS, GREY, INK, LIGHT, PURPLE, VERMILLION, burnout_colour
+
+
+@dataclass
+class MapState:
+    """What the map draws, in km (y up), read from the model in one go.
+
+    ``clients``: (x, y, paused) per client on the books; ``lines``: (x0, y0, x1, y1,
+    kind, alliance) with kind one of "plain", "rupture", "handover", "ended";
+    ``therapists``: (label, x, y, colour, on_notice, left).
+    """
+
+    week: int
+    horizon: int
+    town_km: float
+    sites: list[tuple[float, float]]
+    clients: list[tuple[float, float, bool]] = field(default_factory=list)
+    lines: list[tuple[float, float, float, float, str, float]] = field(default_factory=list)
+    therapists: list[tuple[str, float, float, str, bool, bool]] = field(default_factory=list)
+    open_ruptures: int = 0
+
+    @property
+    def caption(self) -> str:
+        working = sum(1 for t in self.therapists if not t[5])
+        return (f"Week {self.week}: {working} therapists, {len(self.clients)} clients on the books, "
+                f"{self.open_ruptures} open ruptures")
+
+
+def therapist_positions(sites, town_km: float, therapists: list[tuple[str, int]]) -> dict[str, tuple[float, float]]:
+    """Colleagues sharing a room sit on a small ring around it, in order of arrival."""
+    by_site: dict[int, list[str]] = {}
+    for label, site in therapists:
+        by_site.setdefault(site, []).append(label)
+    pos = {}
+    for site, labels in by_site.items():
+        cx, cy = sites[site]
+        ring = 0.09 * town_km * (1.0 + 0.1 * max(0, len(labels) - 4))
+        for k, label in enumerate(labels):
+            angle = math.pi / 2 + 2 * math.pi * k / len(labels)
+            pos[label] = (cx + ring * math.cos(angle), cy + ring * math.sin(angle))
+    return pos
+
+
+def map_state(model) -> MapState:
+    """Read the clinic as it is now (under the model's lock)."""
+    with model_lock(model):
+        sites = [(float(x), float(y)) for x, y in model.site_xy]
+        state = MapState(int(model.week), int(model.horizon), float(model.params.town_radius_km), sites)
+        therapists = sorted(model.therapists_all, key=lambda t: (len(t.label), t.label))  # T2 before T10
+        pos = therapist_positions(sites, state.town_km, [(t.label, int(t.site)) for t in therapists])
+        for t in therapists:
+            x, y = pos[t.label]
+            left = t.left_week is not None
+            state.therapists.append((t.label, x, y, "white" if left else burnout_colour(float(t.burnout)),
+                                     bool(t.on_notice), left))
+        for c in model.clients():
+            hx, hy = c.home
+            state.clients.append((float(hx), float(hy), c.paused_until is not None))
+            r = c.relationship
+            tx, ty = pos[r.therapist.label]
+            if r.open_rupture is not None:
+                kind = "rupture"
+                state.open_ruptures += 1
+            elif r.predecessor is not None:
+                kind = "handover"
+            else:
+                kind = "plain"
+            state.lines.append((tx, ty, float(hx), float(hy), kind, float(r.alliance or 0.0)))
+            old = r.predecessor
+            if old is not None:
+                ox, oy = pos[old.therapist.label]
+                state.lines.append((ox, oy, float(hx), float(hy), "ended", 0.0))
+    return state
+
+
+def _hex(rgba) -> str:
+    r, g, b = (int(round(255 * v)) for v in rgba[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+#: Ten shades for alliance 0.0-0.1, ..., 0.9-1.0 (one path per shade keeps the SVG short).
+ALLIANCE_SHADES = tuple(_hex(ALLIANCE_CMAP(0.3 + 0.7 * (k + 0.5) / 10)) for k in range(10))
+
+LINE_STYLE = {  # kind -> stroke, width (px on screen), dash, opacity
+    "ended": (GREY, 1.2, "2 3", 0.9),
+    "handover": (PURPLE, 2.2, "6 4", 1.0),
+    "rupture": (VERMILLION, 1.8, None, 0.9),
+}
+
+
+def _path(segments) -> str:
+    return "".join(f"M{x0:.2f} {-y0:.2f}L{x1:.2f} {-y1:.2f}" for x0, y0, x1, y1 in segments)
+
+
+def map_svg(state: MapState) -> str:
+    """The map as an ``<svg>`` element, scaled to its box (km coordinates, y flipped)."""
+    k = state.town_km
+    # clients who moved out of town still come: keep their homes on the map
+    far = max((max(abs(x), abs(y)) for x, y, _ in state.clients), default=0.0)
+    lim = max(k * 1.04, far * 1.02)
+    out = [f"<svg class='as-map-svg' viewBox='{-lim:.2f} {-lim:.2f} {2 * lim:.2f} {2 * lim:.2f}' "
+           "xmlns='http://www.w3.org/2000/svg' role='img' aria-label='clinic map'>",
+           f"<circle cx='0' cy='0' r='{k:.2f}' fill='#f7f7f7' stroke='{LIGHT}' stroke-width='1.5' "
+           "vector-effect='non-scaling-stroke'/>"]
+    for x, y in state.sites:
+        out.append(f"<circle cx='{x:.2f}' cy='{-y:.2f}' r='{0.16 * k:.2f}' fill='white' stroke='{GREY}' "
+                   "stroke-dasharray='4 3' stroke-width='1.2' vector-effect='non-scaling-stroke'/>")
+    shades: dict[int, list] = {}
+    special: dict[str, list] = {kind: [] for kind in LINE_STYLE}
+    for x0, y0, x1, y1, kind, alliance in state.lines:
+        if kind == "plain":
+            shades.setdefault(min(9, max(0, int(alliance * 10))), []).append((x0, y0, x1, y1))
+        else:
+            special[kind].append((x0, y0, x1, y1))
+    for shade, segments in sorted(shades.items()):
+        width = 0.4 + 1.6 * ((shade + 0.5) / 10) ** 2
+        out.append(f"<path d='{_path(segments)}' stroke='{ALLIANCE_SHADES[shade]}' stroke-width='{width:.2f}' "
+                   "fill='none' opacity='0.6' vector-effect='non-scaling-stroke'/>")
+    for kind in ("ended", "handover", "rupture"):
+        if special[kind]:
+            stroke, width, dash, opacity = LINE_STYLE[kind]
+            out.append(f"<path d='{_path(special[kind])}' stroke='{stroke}' stroke-width='{width}' fill='none' "
+                       f"opacity='{opacity}' vector-effect='non-scaling-stroke'"
+                       + (f" stroke-dasharray='{dash}'" if dash else "") + "/>")
+    dot = 0.011 * k
+    attending = "".join(f"M{x - dot:.2f} {-y:.2f}a{dot:.2f} {dot:.2f} 0 1 0 {2 * dot:.2f} 0"
+                        f"a{dot:.2f} {dot:.2f} 0 1 0 {-2 * dot:.2f} 0"
+                        for x, y, paused in state.clients if not paused)
+    pausing = "".join(f"M{x - dot:.2f} {-y:.2f}a{dot:.2f} {dot:.2f} 0 1 0 {2 * dot:.2f} 0"
+                      f"a{dot:.2f} {dot:.2f} 0 1 0 {-2 * dot:.2f} 0"
+                      for x, y, paused in state.clients if paused)
+    if attending:
+        out.append(f"<path d='{attending}' fill='{INK}'/>")
+    if pausing:
+        out.append(f"<path d='{pausing}' fill='white' stroke='{INK}' stroke-width='1' "
+                   "vector-effect='non-scaling-stroke'/>")
+    for k_site, (x, y) in enumerate(state.sites):
+        out.append(f"<text x='{x:.2f}' y='{-y + 0.235 * k:.2f}' font-size='{0.06 * k:.2f}' text-anchor='middle' "
+                   f"fill='{INK}' stroke='white' stroke-width='{0.012 * k:.3f}' paint-order='stroke'>"
+                   f"room {k_site + 1}</text>")
+    radius = 0.045 * k
+    for label, x, y, colour, notice, left in state.therapists:
+        ring = 4.0 if notice else 1.4
+        out.append(f"<circle cx='{x:.2f}' cy='{-y:.2f}' r='{radius:.2f}' fill='{colour}' "
+                   f"stroke='{GREY if left else BLACK}' stroke-width='{ring}' vector-effect='non-scaling-stroke'/>"
+                   f"<text x='{x:.2f}' y='{-y:.2f}' dy='0.35em' font-size='{0.042 * k:.2f}' font-weight='700' "
+                   f"text-anchor='middle' fill='{GREY if left else 'white'}'>{html.escape(label)}</text>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def legend_html() -> str:
+    """How to read the map, as HTML text beside it (sent once, not every week)."""
+    def swatch(svg: str) -> str:
+        return f"<svg width='34' height='18' viewBox='0 0 34 18' aria-hidden='true'>{svg}</svg>"
+
+    def line(colour: str, width: float, dash: str | None = None) -> str:
+        extra = f" stroke-dasharray='{dash}'" if dash else ""
+        return swatch(f"<line x1='2' y1='9' x2='32' y2='9' stroke='{colour}' stroke-width='{width}'{extra}/>")
+
+    def dot(fill: str, stroke: str, r: float = 4, width: float = 1.0) -> str:
+        return swatch(f"<circle cx='17' cy='9' r='{r}' fill='{fill}' stroke='{stroke}' stroke-width='{width}'/>")
+
+    rows = [
+        (line(ALLIANCE_SHADES[9], 3), "strong alliance"),
+        (line(ALLIANCE_SHADES[1], 1.2), "weak alliance"),
+        (line(VERMILLION, 2.5), "open rupture"),
+        (line(PURPLE, 2.5, "6 4"), "continues after a handover"),
+        (line(GREY, 1.5, "2 3"), "back to the therapist who left"),
+        (dot(INK, INK, 3), "client at home"),
+        (dot("white", INK, 3), "client pausing"),
+    ] + [(dot(colour, BLACK, 7), f"therapist, {words}") for _, colour, words in BURNOUT_BANDS] + [
+        (dot(BURNOUT_BANDS[0][1], BLACK, 6.5, 3), "therapist on notice"),
+        (dot("white", GREY, 7), "therapist who left"),
+    ]
+    items = "".join(f"<li>{symbol}<span>{html.escape(words)}</span></li>" for symbol, words in rows)
+    return f"<div class='as-legend-title'>How to read the map</div><ul class='as-legend'>{items}</ul>"
