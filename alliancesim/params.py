@@ -168,7 +168,7 @@ _PARAMS: list[Param] = [
        "People in the town's family/friend network from whom clients come."),
     _p("initial_clients", int, 150, "clients", 0, 5000, "clinic",
        "Clients who ask for a first appointment in the clinic's opening weeks."),
-    _p("arrival_rate", float, 5.0, "clients/week", 0.0, 100.0, "clinic",
+    _p("arrival_rate", float, 6.0, "clients/week", 0.0, 100.0, "clinic",
        "New clients who find the clinic by themselves each week (Poisson mean).", step=0.1),
     _p("word_of_mouth_rate", float, 0.01, "referrals/satisfied client/week", 0.0, 0.2, "clinic",
        "Chance per week that a satisfied client sends a family member or friend.", step=0.001),

@@ -360,7 +360,7 @@ def grow_bond(bond: float, quality: float, rate: float, capacity: float, scar: f
     ::
 
         target = min(1, (0.5 + capacity) * (BOND_BASE + (1 - BOND_BASE) * Q)) * (1 - scar)
-        bond  += rate * (target - bond)
+        bond  += min(rate, 1) * (target - bond)
 
     Good sessions build trust, mediocre ones hold it at a middling level, and a
     run of poor sessions wears it down; a client who forms alliances readily
@@ -368,7 +368,7 @@ def grow_bond(bond: float, quality: float, rate: float, capacity: float, scar: f
     ruptures left unrepaired (``scar``, 0-1) caps what trust can come back.
     """
     target = min(1.0, capacity_factor(capacity) * (BOND_BASE + (1.0 - BOND_BASE) * quality)) * (1.0 - scar)
-    return bond + rate * (target - bond)
+    return bond + min(rate, 1.0) * (target - bond)  # at most all the way: never past the target
 
 
 @compiled
