@@ -100,7 +100,11 @@ def test_the_installed_wheel_is_what_runs(fresh_venv):
     assert Path(module).parent == fresh_venv.site_packages / "alliancesim"
     with_package = [p for p in path if p and (Path(p) / "alliancesim" / "__init__.py").is_file()]
     assert with_package == [str(fresh_venv.site_packages)]
-    assert not [p for p in path if p and Path(p).resolve().is_relative_to(REPO_ROOT.resolve())]
+    # No entry is the repository itself or its source tree (the test environment's own site-packages,
+    # which lends the dependencies, may lie inside the clone, as .venv does in CI).
+    source = [p for p in path if p and Path(p).resolve().is_relative_to(REPO_ROOT.resolve())
+              and "site-packages" not in Path(p).parts]
+    assert not source, source
     # the front-end files came with the wheel
     assert (fresh_venv.site_packages / "alliancesim" / "dashboard" / "frontend" / "requirejs@2.3.6"
             / "require.js").is_file()
