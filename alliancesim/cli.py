@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from .engine import EngineError
 from .params import ParameterError
 
 EXIT_USAGE = 2
@@ -127,6 +128,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = dict(parse_assignment(s) for s in args.sets)
     changed = dict(overrides)  # what --set changed, for the summary's title
     if args.years is not None:
+        if "years" in overrides and overrides["years"] != args.years:
+            raise CliError(f"--years {args.years:g} and --set years={overrides['years']:g} disagree: give one")
         overrides["years"] = args.years
     preset = presets.load(args.scenario)
     params = preset.validated(overrides)
@@ -292,6 +295,8 @@ def _cmd_examples(args: argparse.Namespace) -> int:
     from .sweep import EXAMPLES_DIR
 
     sources = sorted(EXAMPLES_DIR.glob("*.toml")) + sorted(EXAMPLES_DIR.glob("*.md"))
+    if not args.folder.strip():
+        raise CliError("the folder name is empty: name the folder to copy the examples into")
     target = Path(args.folder).expanduser()
     if target.exists() and not target.is_dir():
         raise CliError(f"{args.folder!r} exists and is not a folder")
@@ -417,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (CliError, ParameterError) as exc:
+    except (CliError, ParameterError, EngineError) as exc:
         print(f"alliancesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -77,7 +77,8 @@ def kernel_fingerprint(package_dir: str | None = None) -> str:
 def cache_is_warm() -> bool:
     """True when this code was compiled before on this machine (a run starts at once)."""
     folder = _cache_dir()
-    return folder.is_dir() and any(folder.glob("*.nbi"))
+    # Numba keeps its index files in a subfolder named after the source folder.
+    return folder.is_dir() and any(folder.rglob("week.*.nbi"))
 
 
 def _cache_dir() -> Path:

@@ -123,6 +123,11 @@ class AllianceModel(mesa.Model):
             from .runner import preset_params
 
             params = preset_params(params, preset)
+        if "seed" in overrides:
+            raise ParameterError("AllianceModel takes the seed as rng=SEED (Mesa's name); seed= is not a parameter")
+        if params is not None and not isinstance(params, (Params, Mapping)):
+            raise ParameterError(f"params={params!r} is not parameters: give a Params, a mapping of parameter "
+                                 "values, or preset='NAME'")
         base = params.as_dict() if isinstance(params, Params) else validate(params or {}).as_dict()
         seed = check_seed(rng)
         super().__init__(rng=int(seed.generate_state(1, np.uint32)[0]) if isinstance(seed, np.random.SeedSequence)

@@ -277,6 +277,11 @@ def load_weekly(path: str | Path) -> pd.DataFrame:
     return table.to_pandas().sort_values(["key", "week"], kind="stable").reset_index(drop=True)
 
 
+#: What a sweep folder holds (a folder holding anything else, and no manifest, is not a sweep's).
+SWEEP_ENTRIES = frozenset({"manifest.json", "design.parquet", "spec.toml", "runs", "weekly", "report",
+                           "damaged", "discovery"})
+
+
 class SweepDir:
     """The output folder of one sweep, opened for writing.
 
@@ -299,6 +304,10 @@ class SweepDir:
     def __enter__(self) -> SweepDir:
         if self.path.exists() and not self.path.is_dir():
             raise SweepError(f"--out {str(self.path)!r} exists and is not a folder")
+        if self.path.is_dir() and not self.manifest_path.exists() and any(
+                p.name not in SWEEP_ENTRIES and not p.name.startswith(".") for p in self.path.iterdir()):
+            raise SweepError(f"--out {str(self.path)!r} holds files that are not a sweep of alliancesim; "
+                             "choose a new or empty folder")
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock()
         self._clean()

@@ -288,3 +288,61 @@ def test_the_same_seed_still_gives_byte_identical_folders(tmp_path):
     b = {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()}
     assert a.keys() == b.keys() and len(a) == 13
     assert a == b
+
+
+# --- found by a newcomer trying to break it ------------------------------------------------------
+
+def _cli(*argv, env=None):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "alliancesim", *argv], capture_output=True, text=True,
+                          cwd=root, env={**os.environ, **(env or {})})
+
+
+def test_a_bad_engine_in_the_environment_is_one_line_and_exit_2():
+    out = _cli("run", "--years", "0.2", env={"ALLIANCESIM_ENGINE": "bogus"})
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("alliancesim: error: ALLIANCESIM_ENGINE='bogus'") and "Traceback" not in out.stderr
+
+
+def test_years_twice_must_agree_and_examples_needs_a_folder_name():
+    out = _cli("run", "--years", "0.2", "--set", "years=5")
+    assert out.returncode == 2 and "disagree" in out.stderr
+    out = _cli("examples", "")
+    assert out.returncode == 2 and "empty" in out.stderr
+
+
+def test_the_model_names_its_own_mistakes():
+    import pytest
+
+    from alliancesim import AllianceModel, ParameterError
+
+    with pytest.raises(ParameterError, match="rng="):
+        AllianceModel(seed=3)
+    with pytest.raises(ParameterError, match="params=5 is not parameters"):
+        AllianceModel(params=5)
+
+
+def test_a_sweep_will_not_write_into_a_folder_of_other_files(tmp_path):
+    from alliancesim.sweep.storage import SweepDir, SweepError
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    import pytest
+
+    with pytest.raises(SweepError, match="not a sweep"), SweepDir(folder):
+        pass
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+def test_the_compile_notice_knows_a_warm_cache():
+    from alliancesim import engine, simulate
+
+    simulate(years=0.1, initial_clients=5)  # compiles (or loads) the session code
+    if engine.ENGINE == "numba":
+        assert engine.cache_is_warm()
