@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from .conftest import REPO_ROOT, _answers, _free_port, _missing_assets_reason, _skip_or_fail
+from processes import stop_with_ctrl_c
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -58,13 +59,7 @@ def test_alliancesim_dashboard_serves_offline_on_loopback(tmp_path, artifacts_di
         printed = (artifacts_dir / "cli-serve.log").read_text()
         assert f"http://127.0.0.1:{port}/" in printed and str(tmp_path) in printed
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_with_ctrl_c(process)
         log.close()
     assert process.returncode in (0, 130, -signal.SIGINT)
 

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from processes import stop_with_ctrl_c
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,11 +120,5 @@ def serve(block, folder: Path, env: dict[str, str]) -> None:
             assert time.monotonic() < deadline, f"README line {block.line} did not serve {block.note} within 90 s"
             time.sleep(0.3)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_with_ctrl_c(process)
     assert process.returncode in (0, 130, -signal.SIGINT), process.stdout.read().decode()
