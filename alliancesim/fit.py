@@ -188,7 +188,7 @@ def estimate_text(settings: FitSettings, seconds: float) -> str:
     high = settings.population * (1 + 10 * settings.generations) * per
     table = settings.table_seeds * seconds / settings.fit_seeds / (workers or 1)
     who = f"{workers} job{'s' if workers != 1 else ''}" if workers else "one Dask worker (divide by their number)"
-    return (f"one particle takes {seconds:.1f} s ({settings.fit_seeds} seed(s) x 3 runs of "
+    return (f"one particle takes {seconds:.1f} s ({settings.fit_seeds} seed(s) x 2 runs of "
             f"{settings.years or 'the preset'} years); with {who}, expect roughly "
             f"{_duration(low)} to {_duration(high)} for {settings.generations} generation(s) of "
             f"{settings.population}, then {_duration(table)} for the best particle's table")
