@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .storage import SweepError, load_runs, read_manifest
+from .storage import SweepError, load_runs, read_manifest, warn_if_incomplete
 
 
 @dataclass
@@ -177,6 +177,7 @@ def discover(path: str | Path, metric: str, *, above: float | str | None = None,
         raise SweepError(f"metric {metric!r} is not in this sweep: choose one of {', '.join(metrics)}")
     if not varied:
         raise SweepError(f"{str(path)!r} varies no parameter: nothing to discover")
+    warn_if_incomplete(path, len(load_runs(path, columns=["status"])))
     runs = load_runs(path, columns=[*varied, metric], status="ok")
     runs = runs[np.isfinite(runs[metric].to_numpy(dtype=float))]
     if runs.empty:
