@@ -177,8 +177,9 @@ def discover(path: str | Path, metric: str, *, above: float | str | None = None,
         raise SweepError(f"metric {metric!r} is not in this sweep: choose one of {', '.join(metrics)}")
     if not varied:
         raise SweepError(f"{str(path)!r} varies no parameter: nothing to discover")
-    warn_if_incomplete(path, len(load_runs(path, columns=["status"])))
-    runs = load_runs(path, columns=[*varied, metric], status="ok")
+    runs = load_runs(path, columns=[*varied, metric, "status"], status=None)
+    warn_if_incomplete(path, manifest, len(runs))
+    runs = runs[runs["status"] == "ok"]
     runs = runs[np.isfinite(runs[metric].to_numpy(dtype=float))]
     if runs.empty:
         raise SweepError(f"{str(path)!r} has no finished run with a value for {metric}")

@@ -147,8 +147,9 @@ def make_report(path: str | Path, *, metrics: list[str] | None = None,
             raise SweepError(f"metric {unknown[0]!r} is not stored in {str(path)!r} "
                              f"(stored: {', '.join(stored)})")
     wanted = list(metrics or stored)
-    warn_if_incomplete(path, len(load_runs(path, columns=["status"])))
-    runs = load_runs(path, columns=["status", *varied, *wanted], status="ok")
+    runs = load_runs(path, columns=["status", *varied, *wanted], status=None)
+    warn_if_incomplete(path, manifest, len(runs))
+    runs = runs[runs["status"] == "ok"]
     total = manifest.get("runs")
     if not len(runs):
         raise SweepError(f"{str(path)!r} has no successful runs to plot yet")

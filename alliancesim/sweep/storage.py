@@ -241,13 +241,13 @@ class IncompleteSweepWarning(UserWarning):
     """A sweep folder holds fewer runs than its design plans (stopped early, or still running)."""
 
 
-def warn_if_incomplete(path: str | Path, stored: int) -> None:
-    """Warn (:class:`IncompleteSweepWarning`) when ``stored`` runs are fewer than the manifest plans.
+def warn_if_incomplete(path: str | Path, manifest: Mapping[str, Any], stored: int) -> None:
+    """Warn (:class:`IncompleteSweepWarning`) when ``stored`` runs are fewer than ``manifest`` plans.
 
     Reports and discoveries read whatever a folder holds; this says so when it is not the whole
     design, so a partial plot never passes for a finished one.
     """
-    planned = int(read_manifest(path).get("runs", 0))
+    planned = int(manifest.get("runs", 0))
     if stored < planned:
         warnings.warn(IncompleteSweepWarning(
             f"{str(path)!r} holds {stored} of the {planned} planned runs (the sweep stopped early or is "
