@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -409,8 +411,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a cluster's time limit): stop as Ctrl-C does, leaving nothing half-written."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad input)."""
+    """Entry point; returns the exit status (2 for bad input, 130 after Ctrl-C, 143 after SIGTERM)."""
+    old_term = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        old_term = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -429,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ParameterError, EngineError) as exc:
         print(f"alliancesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("alliancesim: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("alliancesim: interrupted", file=sys.stderr)
         return 130
