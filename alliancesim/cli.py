@@ -192,7 +192,7 @@ def format_summary(title: str, model, metrics: dict, out: str | None) -> str:
         f"({pct(metrics['maintenance_share'])} maintenance), {num(metrics['sessions_per_week'], '{:.0f}')} sessions/week",
         f"  dropout                {pct(metrics['dropout_share'])} of finished courses "
         f"({pct(metrics['early_dropout_share'])} of them after session 1 or 2)",
-        f"  improved               {pct(metrics['improved_by_8'])} by session 8, {pct(metrics['improved_by_26'])} by session 26",
+        f"  improved (half an SD)  {pct(metrics['improved_by_8'])} by session 8, {pct(metrics['improved_by_26'])} by session 26",
         f"  ruptures               {pct(metrics['rupture_share'])} of sessions, {pct(metrics['repaired_share'])} repaired",
         f"  mean alliance          {num(metrics['mean_alliance'])} (0-1)",
         f"  therapist burnout      {num(metrics['mean_burnout'])} (0-1), "
