@@ -43,6 +43,23 @@ TOPIC_WEIGHTS: tuple[tuple[float, ...], ...] = (
 NEED_DISTRESS = ((5.0, 3.5), (10.0, 5.0), (16.0, 5.0), (4.0, 3.0))
 NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5), (3.0, 1.5))
 
+#: Weeks in a year: a yearly rate r is a weekly chance r / WEEKS_PER_YEAR.
+WEEKS_PER_YEAR = 52
+
+
+def life_events(p) -> tuple[tuple[str, str, float], ...]:
+    """What life may bring a client on the books in any week, from the parameters ``p``.
+
+    Returns ``(method, stream, chance)`` triples: the :class:`Client` method that
+    lives the event, the random stream that decides whom it befalls, and the
+    weekly chance (the registered yearly rate / 52).  The chances are independent
+    from week to week, so the weeks between two moves are geometric.
+    """
+    return (("move_house", "life_move", p.move_rate / WEEKS_PER_YEAR),
+            ("setback", "life_setback", p.setback_rate / WEEKS_PER_YEAR),
+            ("pause", "life_pause", p.pause_rate / WEEKS_PER_YEAR))
+
+
 #: A pause lasts between these many weeks (holiday, money, illness).
 PAUSE_WEEKS = (4, 16)
 #: A setback raises distress by between these many PHQ-9 points; this share of the rise stays.
@@ -273,14 +290,7 @@ class Client(_OwnSchedule, mesa.Agent):
                                      p.self_care_rate, p.relapse_rate),
         )
 
-    # ------------------------------------------------------------------ life events
-    def plan_life(self, week: int) -> None:
-        """Schedule this client's first move, setback and pause (each a weekly chance from the registry)."""
-        p, model = self.model.params, self.model
-        model.schedule(model.next_event_week(week, p.move_rate / 52), "move", self)
-        model.schedule(model.next_event_week(week, p.setback_rate / 52), "setback", self)
-        model.schedule(model.next_event_week(week, p.pause_rate / 52), "pause", self)
-
+    # ------------------------------------------------------------------ life events (see life_events)
     def move_house(self, week: int) -> None:
         """The client moves; they keep coming if the relationship outweighs the distance.
 
@@ -293,7 +303,6 @@ class Client(_OwnSchedule, mesa.Agent):
         radius = MOVE_RADIUS * p.town_radius_km * math.sqrt(rnd.random())
         a = 2 * math.pi * rnd.random()
         C.home_x[self.idx], C.home_y[self.idx] = radius * math.cos(a), radius * math.sin(a)
-        model.schedule(model.next_event_week(week, p.move_rate / 52), "move", self)
         km = float(model.km_from(*self.home)[r.therapist.site])
         tolerance = self.travel_tolerance_km
         if km <= tolerance * (1.0 + KEEP_TRAVELLING_BOND * r.bond):
@@ -306,7 +315,7 @@ class Client(_OwnSchedule, mesa.Agent):
 
     def setback(self, week: int) -> None:
         """A life event: distress jumps and part of the rise stays; it brings a new topic."""
-        model, C, p = self.model, self._table, self.model.params
+        model, C = self.model, self._table
         rnd = model.streams.python("life_events")
         r = self.relationship
         rise = rnd.uniform(*SETBACK_RISE)
@@ -317,11 +326,10 @@ class Client(_OwnSchedule, mesa.Agent):
         C.topics[self.idx, TOPICS.index(topic)] += SETBACK_TOPIC_WEIGHT
         model.events.add(week, K.SETBACK, self.label, r.therapist.label, topic=topic, rise=round(rise, 1),
                          pronoun=self.pronoun)
-        model.schedule(model.next_event_week(week, p.setback_rate / 52), "setback", self)
 
     def pause(self, week: int) -> None:
         """The client pauses sessions for a few weeks (not while their therapist is on notice)."""
-        model, C, p = self.model, self._table, self.model.params
+        model, C = self.model, self._table
         r = self.relationship
         if C.paused_until[self.idx] < 0 and not r.therapist.on_notice:
             weeks = model.streams.python("life_events").randint(*PAUSE_WEEKS)
@@ -329,7 +337,6 @@ class Client(_OwnSchedule, mesa.Agent):
             model.R.next_week[r.idx] = -1
             model.events.add(week, K.PAUSED, self.label, r.therapist.label, weeks=weeks)
             model.schedule(week + weeks, "resume", self)
-        model.schedule(model.next_event_week(week, p.pause_rate / 52), "pause", self)
 
     def resume(self, week: int) -> None:
         """The pause is over: the client books again this week."""

@@ -26,7 +26,10 @@ numbers as they were.  Outputs are tables (see :mod:`alliancesim.tables`).
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
+import operator
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,7 +38,7 @@ import numpy as np
 
 from . import arrivals, handover
 from . import week as W
-from .agents import Client, Therapist
+from .agents import Client, Therapist, life_events
 from .engine import ENGINE, pack_params, rows
 from .events import EventKind as K
 from .events import EventLog
@@ -46,13 +49,12 @@ from .relationship import CAUSES, REPAIRERS, Relationship, RuptureLog
 from .schema import CLIENT, RELATIONSHIP, RUPTURE, SESSION, SESSION_OUTCOME, THERAPIST, THERAPIST_WEEK, TOPICS
 from .state import Table
 from .streams import Streams, check_seed
+from .week import OPEN_FOR_NEW_BELOW
 
 #: Where out-of-scope clients are signposted, by need code.
 SIGNPOSTS = ("physiotherapy", "physiotherapy", "counselling", "physiotherapy")
 #: Short notice given by a therapist leaving through burnout (weeks).
 BURNOUT_NOTICE_WEEKS = 4
-#: A therapist takes new clients while the diary is less than this full.
-OPEN_FOR_NEW_BELOW = 0.9
 #: The clinic's first clients ask for appointments over this many opening weeks.
 OPENING_WEEKS = 8
 #: Spread of the starting therapists' years in practice around the mean (normal SD, years).
@@ -65,7 +67,7 @@ SKILL_SEASONING, AWARENESS_SEASONING = 0.1, 0.05
 TRIGGER_SD, TRIGGER_MIN = 0.15, 0.01
 
 #: Agenda items and the agent method that carries each out.
-_CLIENT_EVENTS = {"move": "move_house", "setback": "setback", "pause": "pause", "resume": "resume"}
+_CLIENT_EVENTS = {"resume": "resume"}
 _THERAPIST_EVENTS = {"successor_starts": "start_work", "notice": "give_notice", "leave": "leave"}
 #: Fields of a session outcome record that the event log reads, in this order.
 _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_incident", "in_play",
@@ -74,6 +76,35 @@ _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_
 #: Fields of a session outcome record that decide what happens after the session.
 _DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
               "drops", "recommends")
+#: Those fields picked out of a record's tuple (cheaper than selecting fields of the array).
+_LOGGED_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _LOGGED))
+_DECISION_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _DECISIONS))
+
+
+class WeeklyCollector(mesa.DataCollector):
+    """Mesa's DataCollector, collecting plain numbers without the deep copy Mesa makes of every value.
+
+    A deep copy keeps a later change to a mutable value out of earlier weeks;
+    the weekly tallies are numbers, which cannot change, so copying them only
+    costs time.  Any other value, or any other kind of reporter, is collected
+    by Mesa as usual.
+    """
+
+    def collect(self, model) -> None:
+        reporters = self.model_reporters
+        if not self._validated or self.agent_reporters or self.agenttype_reporters \
+                or not all(type(r) is str for r in reporters.values()):
+            super().collect(model)
+            return
+        self._collection_steps.append(model.time)
+        columns = self.model_vars
+        for name, attribute in reporters.items():
+            value = getattr(model, attribute, None)
+            columns[name].append(value if type(value) in _NUMBERS else copy.deepcopy(value))
+
+
+#: Values a collector keeps as they are.
+_NUMBERS = frozenset({int, float, bool})
 
 
 class AllianceModel(mesa.Model):
@@ -156,15 +187,15 @@ class AllianceModel(mesa.Model):
         self.therapist_weeks: list[np.ndarray] = []
         self._agenda: dict[int, list[tuple]] = {}
         self.pending: dict[int, list[tuple[int, str | None, int]]] = {}
-        self.open_diaries_list: list[tuple[int, int]] = []  # (therapist, site) of those taking new clients
         self.client_weeks = 0
 
         # The town, its family/friend ties, and the clinic's sites.
         self.people = town_network(p.population, p.town_radius_km, self.streams.numpy("town"))
-        self.homes = [tuple(h) for h in self.people.homes.tolist()]
         self.site_xy = np.array(self._place_sites(p.n_sites, p.town_radius_km))
-        self.person_site_km = self.km_from(self.people.homes[:, 0:1], self.people.homes[:, 1:2]).tolist()
-        self.person_client: dict[int, int] = {}
+        #: Distance (km) from each person's home to each site, shape (population, n_sites).
+        self.person_site_km = self.km_from(self.people.homes[:, 0:1], self.people.homes[:, 1:2])
+        #: Client row of each person in town (-1: not a client, or someone new lives there now).
+        self.person_client = np.full(p.population, -1, dtype=np.int64)
 
         hiring = self.streams.python("hiring")
         for i in range(p.n_therapists):
@@ -181,7 +212,7 @@ class AllianceModel(mesa.Model):
         self.n_therapists_active = p.n_therapists
         self.mean_burnout = 0.0
         self._weekly_means()
-        self.datacollector = mesa.DataCollector(model_reporters=dict(WEEKLY_COLUMNS))
+        self.datacollector = WeeklyCollector(model_reporters=dict(WEEKLY_COLUMNS))
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -249,7 +280,7 @@ class AllianceModel(mesa.Model):
     def _happen(self, week: int, kind: str, who, *extra) -> None:
         """One agenda item: the person it concerns does it (if they are still here)."""
         if kind == "renew":
-            self.person_client.pop(who, None)  # someone new lives there now
+            self.person_client[who] = -1  # someone new lives there now
         elif kind in _CLIENT_EVENTS:
             if self.C.left_week[who.idx] < 0:
                 getattr(who, _CLIENT_EVENTS[kind])(week)
@@ -273,6 +304,7 @@ class AllianceModel(mesa.Model):
         self._reset_counters()
         for item in self._agenda.pop(w, ()):
             self._happen(w, *item)
+        self._life_events(w)
         self.open_diaries(w)
         arrivals.arrivals(self, w)
         self._sessions(w)
@@ -282,6 +314,25 @@ class AllianceModel(mesa.Model):
         if w >= self.horizon:
             self.running = False
             record_headline(self)  # issue 13 hook: the run's headline metrics, for mesa.batch_run
+
+    def _life_events(self, week: int) -> None:
+        """This week's chance of each life event (:func:`~alliancesim.agents.life_events`) for every client
+        on the books; those it befalls live it, client by client (while they are still here)."""
+        C = self.C
+        on_books = np.flatnonzero(C.used("left_week") < 0)
+        if on_books.size == 0:
+            return
+        events = life_events(self.params)
+        befall: list[tuple[int, int]] = []
+        for k, (_, stream, chance) in enumerate(events):
+            if chance > 0.0:
+                hit = on_books[self.streams.numpy(stream).random(on_books.size) < chance]
+                befall.extend((ci, k) for ci in hit.tolist())
+        befall.sort()
+        left, clients = C.left_week, self.clients_all
+        for ci, k in befall:
+            if left[ci] < 0:
+                getattr(clients[ci], events[k][0])(week)
 
     def run(self, weeks: int | None = None, progress=None) -> AllianceModel:
         """Run ``weeks`` weeks (default: to the end of ``years``); ``progress(week)`` is called each week."""
@@ -340,12 +391,10 @@ class AllianceModel(mesa.Model):
         """Each therapist's booked sessions per week, and whether they take new clients."""
         rels, clients, therapists, _ = self.tables()
         W.open_diaries(rels, clients, therapists, self.T.n, self.R.n, week, OPEN_FOR_NEW_BELOW, self.P)
-        open_now = np.flatnonzero(self.T.used("accepting"))
-        self.open_diaries_list = list(zip(open_now.tolist(), self.T.site[open_now].tolist(), strict=True))
 
     def close_diary(self, ti: int) -> None:
         """Therapist row ``ti`` takes no more new clients this week."""
-        self.open_diaries_list = [x for x in self.open_diaries_list if x[0] != ti]
+        self.T.accepting[ti] = False
 
     # ---------------------------------------------------------- relationships
     def start_relationship(self, ci: int, ti: int, week: int, bond: float | None = None,
@@ -357,10 +406,15 @@ class AllianceModel(mesa.Model):
         """
         ri = self.R.add(client=ci, therapist=ti)
         rels, clients, therapists, _ = self.tables()
-        if not W.start(rels, clients, therapists, ri, week, -1.0 if bond is None else bond,
-                       first_session, OPEN_FOR_NEW_BELOW, self.P):
-            self.close_diary(ti)
-        r = Relationship(self.R, ri, self.clients_all[ci], self.therapists_all[ti], self.ruptures)
+        W.start(rels, clients, therapists, ri, week, -1.0 if bond is None else bond, first_session,
+                OPEN_FOR_NEW_BELOW, self.P)  # a full diary closes to new clients
+        return self.adopt_relationship(ri)
+
+    def adopt_relationship(self, ri: int) -> Relationship:
+        """The :class:`Relationship` of a newly started relationship row ``ri``, on its therapist's caseload."""
+        R = self.R
+        r = Relationship(R, ri, self.clients_all[int(R.client[ri])], self.therapists_all[int(R.therapist[ri])],
+                         self.ruptures)
         self.relationships.append(r)
         r.therapist.caseload[r.rid] = r
         return r
@@ -380,9 +434,10 @@ class AllianceModel(mesa.Model):
     def refer(self, week: int, r: Relationship) -> bool:
         """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
         C, ci = self.C, r.client.idx
-        colleague = arrivals.choose_therapist(self, self.km_from(*r.client.home).tolist(),
-                                              float(C.travel_tolerance_km[ci]), self.streams.python("referral"),
-                                              exclude=r.therapist.idx, fit_for=ci)
+        colleague = arrivals.choose_therapist(self.tables()[2], self.T.n, self.km_from(*r.client.home),
+                                              float(C.travel_tolerance_km[ci]),
+                                              self.streams.python("referral").random(), -1, r.therapist.idx,
+                                              int(C.need[ci]))
         if colleague < 0:
             return False
         to = self.therapists_all[colleague]
@@ -431,36 +486,41 @@ class AllianceModel(mesa.Model):
         self._after_sessions(w, out)
 
     def _log_sessions(self, w: int, out: np.ndarray) -> None:
-        """Write the week's notable sessions to the event log, in session order."""
+        """Put the week's notable sessions in the event log, in session order (written out when the log is read)."""
         notable = ((out["session"] == 1) | out["countertransference"] | out["boundary_incident"]
                    | out["in_play"] | out["trusted"] | out["recovered"])
-        if not notable.any():
-            return
-        rels, R, add = self.relationships, self.R, self.events.add
+        if notable.any():
+            self.events.defer(functools.partial(self._session_events, w, out[notable]))
+
+    def _session_events(self, w: int, out: np.ndarray) -> list[tuple]:
+        """The event-log rows of week ``w``'s notable sessions ``out`` (session outcome records)."""
+        rels, R, rows = self.relationships, self.R, []
+        add = rows.append
         for (ri, n, topic, enacted, incident, in_play, rupture, confrontation, noticed, by_therapist,
-             by_client, before, hurt, bond, trusted, recovered) in out[notable][list(_LOGGED)].tolist():
+             by_client, before, hurt, bond, trusted, recovered) in map(_LOGGED_FIELDS, out.tolist()):
             r = rels[ri]
             c, t = r.client.label, r.therapist.label
             if n == 1:
-                add(w, K.FIRST_SESSION, c, t)
+                add((w, K.FIRST_SESSION, c, t, {}))
             if enacted and rupture != W.COUNTERTRANSFERENCE:
-                add(w, K.COUNTERTRANSFERENCE, c, t, topic=TOPICS[topic], pronoun=r.client.pronoun)
+                add((w, K.COUNTERTRANSFERENCE, c, t, {"topic": TOPICS[topic], "pronoun": r.client.pronoun}))
             if incident:
-                add(w, K.BOUNDARY_INCIDENT, c, t)
+                add((w, K.BOUNDARY_INCIDENT, c, t, {}))
             if rupture:
                 # One sentence per rupture: its cause and what became of it in the session.
-                add(w, K.RUPTURE, c, t, cause=CAUSES[rupture].value,
-                    kind="confrontation" if confrontation else "withdrawal",
-                    topic=TOPICS[topic] if topic >= 0 else None, pronoun=r.client.pronoun, noticed=noticed,
-                    outcome=REPAIRERS[1 if by_therapist else 2 if by_client else 0],
-                    bond_before=before, bond_after=bond if (by_therapist or by_client) else hurt)
+                add((w, K.RUPTURE, c, t, {
+                    "cause": CAUSES[rupture].value, "kind": "confrontation" if confrontation else "withdrawal",
+                    "topic": TOPICS[topic] if topic >= 0 else None, "pronoun": r.client.pronoun, "noticed": noticed,
+                    "outcome": REPAIRERS[1 if by_therapist else 2 if by_client else 0],
+                    "bond_before": before, "bond_after": bond if (by_therapist or by_client) else hurt}))
             elif by_therapist or by_client:
-                add(w, K.REPAIR, c, t, by=REPAIRERS[1 if by_therapist else 2], noticed=noticed,
-                    bond_before=before, bond_after=bond)
+                add((w, K.REPAIR, c, t, {"by": REPAIRERS[1 if by_therapist else 2], "noticed": noticed,
+                                         "bond_before": before, "bond_after": bond}))
             if trusted:
-                add(w, K.TRUST_REACHED, c, t, sessions=n)
+                add((w, K.TRUST_REACHED, c, t, {"sessions": n}))
             if recovered:
-                add(w, K.ALLIANCE_RECOVERED, c, t, weeks=int(R.recovery_weeks[ri]))
+                add((w, K.ALLIANCE_RECOVERED, c, t, {"weeks": int(R.recovery_weeks[ri])}))
+        return rows
 
     def _after_sessions(self, w: int, out: np.ndarray) -> None:
         """After the session: signposting, referral, goals, the planned course done, maintenance, dropout,
@@ -475,7 +535,7 @@ class AllianceModel(mesa.Model):
             return
         C = self.C
         for ri, n, signpost, refer, goals, stays, completes, ends_maintenance, drops, recommends in \
-                out[todo][list(_DECISIONS)].tolist():
+                map(_DECISION_FIELDS, out[todo].tolist()):
             r = self.relationships[ri]
             c, t = r.client, r.therapist
             if signpost:

@@ -87,3 +87,10 @@ class Streams:
         for k, name in enumerate(names):
             out[k] = self.numpy(name).random(n)
         return out
+
+    def normals(self, names: tuple[str, ...], n: int) -> np.ndarray:
+        """``n`` standard-normal draws from each stream in ``names``: shape ``(len(names), n)``."""
+        out = np.empty((len(names), n))
+        for k, name in enumerate(names):
+            out[k] = self.numpy(name).standard_normal(n)
+        return out

@@ -42,6 +42,10 @@ from . import session as S
 from .engine import compiled
 from .relationship import ALLOWED, PATH_CAPACITY, RECOVERY_SHARE, TRUST_THRESHOLD, RuptureState
 
+# --- diaries -------------------------------------------------------------------------------------
+#: A therapist takes new clients while the diary is less than this full.
+OPEN_FOR_NEW_BELOW = 0.9
+
 # --- decisions after a session ------------------------------------------------------------------
 #: Session at which a therapist asks whether the pairing fits.
 FIT_CHECK_SESSION = 3
