@@ -244,13 +244,31 @@ class Client(_OwnSchedule, mesa.Agent):
     goals_met = Column(bool)
 
     def __init__(self, model, idx: int, person: int, pronoun: str, referred_by: str | None = None) -> None:
-        super().__init__(model)
+        # A long run has thousands of clients, and registering each one with Mesa costs more than
+        # the rest of their arrival: a client joins the model's Mesa agents when somebody looks at
+        # them there (AllianceModel.agents, :meth:`join`).  Until then these are the attributes
+        # mesa.Agent.__init__ would set.
+        self.model = model
+        self.unique_id: int | None = None
+        self.pos = None
         self._table = model.C
         self.idx = idx
         self.label = f"C{idx + 1}"
         self.person = person
         self.pronoun = pronoun
         self.referred_by = referred_by
+
+    def join(self) -> None:
+        """Register with the model as a Mesa agent, once (what ``mesa.Agent.__init__`` does, Mesa 3.5)."""
+        if self.unique_id is None:
+            self.model.register_agent(self)
+            for dataset in self._datasets:
+                self.model.data_registry[dataset].add_agent(self)
+
+    def remove(self) -> None:
+        """Leave the model's Mesa agents (if the client had joined them)."""
+        if self.unique_id is not None:
+            super().remove()
 
     @property
     def need(self) -> str:

@@ -310,7 +310,7 @@ def arrivals(model: AllianceModel, week: int) -> None:
         model.new_clients += 1
         if referrer is not None:
             model.word_of_mouth_arrivals += 1
-        r = model.adopt_relationship(ri)
+        r = model.adopt_relationship(ri, ci, ti)
         r.referred_by = referrer
         model.events.add(week, K.ARRIVAL, c.label, r.therapist.label, referrer=referrer)
         ri += 1
@@ -318,13 +318,19 @@ def arrivals(model: AllianceModel, week: int) -> None:
 
 
 def word_of_mouth(model: AllianceModel, week: int, r: Relationship) -> None:
-    """A satisfied client tells a family member or friend who has not been a client."""
-    ties = [x for x in model.people.ties_of(r.client.person) if model.person_client[x[0]] < 0]
-    if not ties:
+    """A satisfied client tells a family member or friend who has not been a client (family first)."""
+    town = model.people
+    lo, hi = town.indptr[r.client.person], town.indptr[r.client.person + 1]
+    free = model.person_client[town.indices[lo:hi]] < 0
+    if not free.any():
         return
+    ties, is_family = town.indices[lo:hi][free], town.family[lo:hi][free]
     rnd = model.streams.python("word_of_mouth")
-    family = [x for x in ties if x[1] == "family"]
-    person, tie = rnd.choice(family if family and rnd.random() < FAMILY_FIRST else ties)
+    if is_family.any() and rnd.random() < FAMILY_FIRST:
+        person, tie = int(ties[is_family][rnd.randrange(np.count_nonzero(is_family))]), "family"
+    else:
+        k = rnd.randrange(len(ties))
+        person, tie = int(ties[k]), "family" if is_family[k] else "friend"
     model.events.add(week, K.WORD_OF_MOUTH, r.client.label, r.therapist.label, tie=tie)
     model.pending.setdefault(week + rnd.randint(*WORD_OF_MOUTH_DELAY), []).append(
         (person, r.client.label, r.therapist.idx))

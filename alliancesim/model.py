@@ -187,6 +187,7 @@ class AllianceModel(mesa.Model):
         self.therapist_weeks: list[np.ndarray] = []
         self._agenda: dict[int, list[tuple]] = {}
         self.pending: dict[int, list[tuple[int, str | None, int]]] = {}
+        self._moved_on: list[int] = []  # people whose time as clients ended this week
         self.client_weeks = 0
 
         # The town, its family/friend ties, and the clinic's sites.
@@ -258,15 +259,6 @@ class AllianceModel(mesa.Model):
         return t
 
     # ------------------------------------------------------------------ the agenda
-    def next_event_week(self, week: int, p_per_week: float, stream: str = "life_events") -> int | None:
-        """Week in which a weekly-chance event next happens (a geometric draw from ``stream``), or None."""
-        if p_per_week <= 0.0:
-            return None
-        if p_per_week >= 1.0:
-            return week + 1
-        gap = math.log(1.0 - self.streams.python(stream).random()) / math.log1p(-p_per_week)
-        return week + 1 + int(gap) if week + gap < self.horizon else None
-
     def schedule(self, week: int | None, kind: str, who, *extra) -> None:
         """Put ``who.<kind>`` on the agenda of ``week`` (ignored when None or after the run)."""
         if week is not None and week <= self.horizon:
@@ -360,6 +352,29 @@ class AllianceModel(mesa.Model):
         """The town's family and friend ties as a networkx graph (nodes are people)."""
         return self.people.graph()
 
+    @property
+    def agents(self):
+        """Mesa's set of all agents: the therapists and every client on the books (see :meth:`Client.join`)."""
+        self._join_clients()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        """Mesa's agent sets by type (see :attr:`agents`)."""
+        self._join_clients()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._join_clients()
+        return super().agent_types
+
+    def _join_clients(self) -> None:
+        """Every client on the books joins the model's Mesa agents (a client's agent registers when first needed)."""
+        clients = self.clients_all
+        for ci in np.flatnonzero(self.C.used("left_week") < 0).tolist():
+            clients[ci].join()
+
     def active_therapists(self) -> list[Therapist]:
         """Therapists currently seeing clients (started, not yet left)."""
         return [t for t in self.therapists_all if t.working]
@@ -408,15 +423,15 @@ class AllianceModel(mesa.Model):
         rels, clients, therapists, _ = self.tables()
         W.start(rels, clients, therapists, ri, week, -1.0 if bond is None else bond, first_session,
                 OPEN_FOR_NEW_BELOW, self.P)  # a full diary closes to new clients
-        return self.adopt_relationship(ri)
+        return self.adopt_relationship(ri, ci, ti)
 
-    def adopt_relationship(self, ri: int) -> Relationship:
-        """The :class:`Relationship` of a newly started relationship row ``ri``, on its therapist's caseload."""
-        R = self.R
-        r = Relationship(R, ri, self.clients_all[int(R.client[ri])], self.therapists_all[int(R.therapist[ri])],
-                         self.ruptures)
+    def adopt_relationship(self, ri: int, ci: int, ti: int) -> Relationship:
+        """The :class:`Relationship` of relationship row ``ri`` just started between client row ``ci`` and
+        therapist row ``ti``, on the therapist's caseload."""
+        therapist = self.therapists_all[ti]
+        r = Relationship(self.R, ri, self.clients_all[ci], therapist, self.ruptures)
         self.relationships.append(r)
-        r.therapist.caseload[r.rid] = r
+        therapist.caseload[ri + 1] = r
         return r
 
     def end_relationship(self, r: Relationship, week: int, reason: str, client_leaves: bool = True) -> None:
@@ -427,9 +442,7 @@ class AllianceModel(mesa.Model):
         del r.therapist.caseload[r.rid]
         if client_leaves:
             r.client.remove()
-            # In time someone new takes their place in town (a move, a child grown up).
-            self.schedule(self.next_event_week(week, self.params.town_turnover_rate / 52, "town"), "renew",
-                          r.client.person)
+            self._moved_on.append(r.client.person)  # in time someone new takes their place (see _end_week)
 
     def refer(self, week: int, r: Relationship) -> bool:
         """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
@@ -575,6 +588,16 @@ class AllianceModel(mesa.Model):
                 arrivals.word_of_mouth(self, w, r)
 
     # ---------------------------------------------------------- end of week
+    def _town_turnover(self, w: int) -> None:
+        """Where a client left the clinic this week, someone new comes to live in town in time (a move, a child
+        grown up): each week with chance ``town_turnover_rate / 52``, so after a geometric number of weeks."""
+        chance = self.params.town_turnover_rate / 52
+        if self._moved_on and chance > 0.0:
+            weeks = self.streams.numpy("town_turnover").geometric(min(chance, 1.0), len(self._moved_on))
+            for person, later in zip(self._moved_on, weeks.tolist(), strict=True):
+                self.schedule(w + later, "renew", person)
+        self._moved_on.clear()
+
     def _end_week(self, w: int) -> None:
         """Burnout and recovery for every working therapist, the week's tallies; a burnt-out therapist gives notice."""
         T, p = self.T, self.params
@@ -583,6 +606,7 @@ class AllianceModel(mesa.Model):
         (self.n_on_books, self.n_maintenance, self.n_open_ruptures, self.n_therapists_active,
          self.mean_burnout) = W.end_week(rels, clients, therapists, T.n, self.R.n, w, self.P, rows(snapshot))
         self.therapist_weeks.append(snapshot)
+        self._town_turnover(w)
         self._weekly_means()
         spent = ((T.used("left_week") < 0) & (T.used("leaving_week") < 0)
                  & (T.used("burnout") >= p.burnout_leave_threshold))
