@@ -493,17 +493,17 @@ class AllianceModel(mesa.Model):
         self._sum_distress += distress
         if self.record_sessions:
             self.session_chunks.append(record)
-        self._log_sessions(w, out)
+        notable, decided = W.follow_up(rows(out))
+        self._log_sessions(w, out[notable])
         if self.params.handover_policy == "file_and_introduction":
             handover.introduce_successors(self, w, out["relationship"])
-        self._after_sessions(w, out)
+        self._after_sessions(w, out[decided])
 
-    def _log_sessions(self, w: int, out: np.ndarray) -> None:
-        """Put the week's notable sessions in the event log, in session order (written out when the log is read)."""
-        notable = ((out["session"] == 1) | out["countertransference"] | out["boundary_incident"]
-                   | out["in_play"] | out["trusted"] | out["recovered"])
-        if notable.any():
-            self.events.defer(functools.partial(self._session_events, w, out[notable]))
+    def _log_sessions(self, w: int, notable: np.ndarray) -> None:
+        """Put the week's notable sessions (session outcome records) in the event log, in session order
+        (written out when the log is read)."""
+        if notable.size:
+            self.events.defer(functools.partial(self._session_events, w, notable))
 
     def _session_events(self, w: int, out: np.ndarray) -> list[tuple]:
         """The event-log rows of week ``w``'s notable sessions ``out`` (session outcome records)."""
@@ -535,20 +535,16 @@ class AllianceModel(mesa.Model):
                 add((w, K.ALLIANCE_RECOVERED, c, t, {"weeks": int(R.recovery_weeks[ri])}))
         return rows
 
-    def _after_sessions(self, w: int, out: np.ndarray) -> None:
+    def _after_sessions(self, w: int, decided: np.ndarray) -> None:
         """After the session: signposting, referral, goals, the planned course done, maintenance, dropout,
         or word of mouth.
 
         The session code drew every decision; here they are applied in order of
-        precedence, for the few sessions that end or move a relationship.
+        precedence, for the few sessions (outcome records ``decided``) that end or move a relationship.
         """
-        todo = (out["signpost"] | out["refer"] | out["goals"] | out["stays"] | out["completes"]
-                | out["ends_maintenance"] | out["drops"] | out["recommends"])
-        if not todo.any():
-            return
         C = self.C
         for ri, n, signpost, refer, goals, stays, completes, ends_maintenance, drops, recommends in \
-                map(_DECISION_FIELDS, out[todo].tolist()):
+                map(_DECISION_FIELDS, decided.tolist()):
             r = self.relationships[ri]
             c, t = r.client, r.therapist
             if signpost:

@@ -783,3 +783,31 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
         row.leaving_week = t.leaving_week
     mean_burnout = burnout_sum / working if working > 0 else math.nan
     return on_books, maintenance, open_ruptures, working, mean_burnout
+
+
+@compiled
+def follow_up(out):
+    """The week's sessions the model still acts on, from their outcome records ``out`` (:data:`schema.SESSION_OUTCOME`).
+
+    Returns two int64 arrays of positions in ``out``, in session order: the
+    notable sessions, which go into the event log (a first session,
+    countertransference acted out, a boundary incident, a rupture in play, trust
+    reached, an alliance recovered), and those with a decision to apply after
+    the session (signposted, referred, goals met, staying on, course done,
+    maintenance ended, dropout, a recommendation).
+    """
+    notable = np.empty(len(out), dtype=np.int64)
+    decided = np.empty(len(out), dtype=np.int64)
+    n_notable = 0
+    n_decided = 0
+    for j in range(len(out)):
+        o = out[j]
+        if (o.session == 1 or o.countertransference or o.boundary_incident or o.in_play or o.trusted
+                or o.recovered):
+            notable[n_notable] = j
+            n_notable += 1
+        if (o.signpost or o.refer or o.goals or o.stays or o.completes or o.ends_maintenance or o.drops
+                or o.recommends):
+            decided[n_decided] = j
+            n_decided += 1
+    return notable[:n_notable], decided[:n_decided]
