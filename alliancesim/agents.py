@@ -22,6 +22,7 @@ import math
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from . import session as S
 from .events import EventKind as K
@@ -47,17 +48,19 @@ NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5), (3.0, 1.5))
 WEEKS_PER_YEAR = 52
 
 
-def life_events(p) -> tuple[tuple[str, str, float], ...]:
-    """What life may bring a client on the books in any week, from the parameters ``p``.
+#: What life may bring a client on the books in any week: the :class:`Client` method that lives it,
+#: and the random stream that decides whom it befalls (weekly chances: :func:`life_chances`).
+LIFE_EVENTS: tuple[tuple[str, str], ...] = (("move_house", "life_move"), ("setback", "life_setback"),
+                                            ("pause", "life_pause"))
 
-    Returns ``(method, stream, chance)`` triples: the :class:`Client` method that
-    lives the event, the random stream that decides whom it befalls, and the
-    weekly chance (the registered yearly rate / 52).  The chances are independent
-    from week to week, so the weeks between two moves are geometric.
+
+def life_chances(p) -> np.ndarray:
+    """Each client's weekly chance of each of :data:`LIFE_EVENTS`: the registered yearly rate / 52.
+
+    The chances are independent from week to week, so the weeks between, say,
+    two moves are geometric.  Shape ``(len(LIFE_EVENTS),)``.
     """
-    return (("move_house", "life_move", p.move_rate / WEEKS_PER_YEAR),
-            ("setback", "life_setback", p.setback_rate / WEEKS_PER_YEAR),
-            ("pause", "life_pause", p.pause_rate / WEEKS_PER_YEAR))
+    return np.array((p.move_rate, p.setback_rate, p.pause_rate)) / WEEKS_PER_YEAR
 
 
 #: A pause lasts between these many weeks (holiday, money, illness).
@@ -308,7 +311,7 @@ class Client(_OwnSchedule, mesa.Agent):
                                      p.self_care_rate, p.relapse_rate),
         )
 
-    # ------------------------------------------------------------------ life events (see life_events)
+    # ------------------------------------------------------------------ life events (see LIFE_EVENTS)
     def move_house(self, week: int) -> None:
         """The client moves; they keep coming if the relationship outweighs the distance.
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import arrivals, handover
 from . import week as W
-from .agents import Client, Therapist, life_events
+from .agents import LIFE_EVENTS, Client, Therapist, life_chances
 from .engine import ENGINE, pack_params, rows
 from .events import EventKind as K
 from .events import EventLog
@@ -103,6 +103,8 @@ class WeeklyCollector(mesa.DataCollector):
             columns[name].append(value if type(value) in _NUMBERS else copy.deepcopy(value))
 
 
+#: The random streams of the life events, in the order of LIFE_EVENTS.
+_LIFE_STREAMS = tuple(stream for _, stream in LIFE_EVENTS)
 #: Values a collector keeps as they are.
 _NUMBERS = frozenset({int, float, bool})
 
@@ -188,6 +190,7 @@ class AllianceModel(mesa.Model):
         self._agenda: dict[int, list[tuple]] = {}
         self.pending: dict[int, list[tuple[int, str | None, int]]] = {}
         self._moved_on: list[int] = []  # people whose time as clients ended this week
+        self._life_chances = life_chances(p)
         self.client_weeks = 0
 
         # The town, its family/friend ties, and the clinic's sites.
@@ -308,23 +311,17 @@ class AllianceModel(mesa.Model):
             record_headline(self)  # issue 13 hook: the run's headline metrics, for mesa.batch_run
 
     def _life_events(self, week: int) -> None:
-        """This week's chance of each life event (:func:`~alliancesim.agents.life_events`) for every client
+        """This week's chance of each life event (:data:`~alliancesim.agents.LIFE_EVENTS`) for every client
         on the books; those it befalls live it, client by client (while they are still here)."""
         C = self.C
-        on_books = np.flatnonzero(C.used("left_week") < 0)
-        if on_books.size == 0:
-            return
-        events = life_events(self.params)
-        befall: list[tuple[int, int]] = []
-        for k, (_, stream, chance) in enumerate(events):
-            if chance > 0.0:
-                hit = on_books[self.streams.numpy(stream).random(on_books.size) < chance]
-                befall.extend((ci, k) for ci in hit.tolist())
-        befall.sort()
+        on_books = np.flatnonzero(C.left_week[:C.n] < 0)
+        u = self.streams.uniforms(_LIFE_STREAMS, on_books.size)
+        # Client by client, and for each client in the order of LIFE_EVENTS.
+        who, what = np.nonzero(u.T < self._life_chances)
         left, clients = C.left_week, self.clients_all
-        for ci, k in befall:
+        for ci, k in zip(on_books[who].tolist(), what.tolist(), strict=True):
             if left[ci] < 0:
-                getattr(clients[ci], events[k][0])(week)
+                getattr(clients[ci], LIFE_EVENTS[k][0])(week)
 
     def run(self, weeks: int | None = None, progress=None) -> AllianceModel:
         """Run ``weeks`` weeks (default: to the end of ``years``); ``progress(week)`` is called each week."""
@@ -438,6 +435,10 @@ class AllianceModel(mesa.Model):
         """Close a relationship; the client leaves the clinic unless they continue elsewhere."""
         rels, clients, therapists, _ = self.tables()
         W.end(rels, clients, therapists, r.idx, week, client_leaves, self.P)
+        self._ended(r, reason, client_leaves)
+
+    def _ended(self, r: Relationship, reason: str, client_leaves: bool) -> None:
+        """What a relationship's end means outside its table rows: the caseload, the client's agent, the town."""
         r.end_reason = reason
         del r.therapist.caseload[r.rid]
         if client_leaves:
@@ -541,8 +542,15 @@ class AllianceModel(mesa.Model):
 
         The session code drew every decision; here they are applied in order of
         precedence, for the few sessions (outcome records ``decided``) that end or move a relationship.
+        Relationships that end with the client leaving are closed in the tables together, at the end.
         """
         C = self.C
+        leaving: list[int] = []
+
+        def end(r: Relationship, reason: str) -> None:
+            leaving.append(r.idx)
+            self._ended(r, reason, True)
+
         for ri, n, signpost, refer, goals, stays, completes, ends_maintenance, drops, recommends in \
                 map(_DECISION_FIELDS, decided.tolist()):
             r = self.relationships[ri]
@@ -550,7 +558,7 @@ class AllianceModel(mesa.Model):
             if signpost:
                 self.referrals_out += 1
                 self.events.add(w, K.REFERRED_OUT, c.label, t.label, to=SIGNPOSTS[int(C.need[c.idx])])
-                self.end_relationship(r, w, "referred_out")
+                end(r, "referred_out")
                 continue
             if refer and self.refer(w, r):
                 continue
@@ -560,7 +568,7 @@ class AllianceModel(mesa.Model):
                 if not stays:
                     self.finished += 1
                     self.events.add(w, K.FINISHED, c.label, t.label, sessions=n)
-                    self.end_relationship(r, w, "finished")
+                    end(r, "finished")
                     continue
             if stays:  # at the end of the course the client stays on for maintenance
                 C.maintenance[c.idx] = self.R.maintenance[r.idx] = True
@@ -568,20 +576,23 @@ class AllianceModel(mesa.Model):
             if completes:
                 self.completed += 1
                 self.events.add(w, K.COMPLETED, c.label, t.label, pronoun=c.pronoun, sessions=int(C.sessions[c.idx]))
-                self.end_relationship(r, w, "completed")
+                end(r, "completed")
                 continue
             if ends_maintenance:
                 self.maintenance_ended += 1
                 self.events.add(w, K.MAINTENANCE_ENDED, c.label, t.label, pronoun=c.pronoun, sessions=n)
-                self.end_relationship(r, w, "maintenance_ended")
+                end(r, "maintenance_ended")
                 continue
             if drops:
                 self.dropouts += 1
                 self.events.add(w, K.DROPOUT, c.label, t.label, sessions=n)
-                self.end_relationship(r, w, "dropout")
+                end(r, "dropout")
                 continue
             if recommends:
                 arrivals.word_of_mouth(self, w, r)
+        if leaving:
+            rels, clients, therapists, _ = self.tables()
+            W.end_all(rels, clients, therapists, np.array(leaving, dtype=np.int64), w, self.P)
 
     # ---------------------------------------------------------- end of week
     def _town_turnover(self, w: int) -> None:

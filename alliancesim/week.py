@@ -276,6 +276,13 @@ def end(rels, clients, therapists, ri, week, client_leaves, PA):
         c.paused_until = -1
 
 
+@compiled
+def end_all(rels, clients, therapists, ended, week, PA):
+    """:func:`end` for each relationship row in ``ended`` (int64 array), the client leaving the clinic."""
+    for k in range(len(ended)):
+        end(rels, clients, therapists, ended[k], week, True, PA)
+
+
 # ------------------------------------------------------------------------------------------------
 # Diaries
 # ------------------------------------------------------------------------------------------------
