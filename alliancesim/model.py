@@ -26,11 +26,10 @@ numbers as they were.  Outputs are tables (see :mod:`alliancesim.tables`).
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import mesa
@@ -82,25 +81,50 @@ _DECISION_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for n
 
 
 class WeeklyCollector(mesa.DataCollector):
-    """Mesa's DataCollector, collecting plain numbers without the deep copy Mesa makes of every value.
+    """Mesa's DataCollector, collecting model attributes that hold plain numbers more cheaply.
 
-    A deep copy keeps a later change to a mutable value out of earlier weeks;
-    the weekly tallies are numbers, which cannot change, so copying them only
-    costs time.  Any other value, or any other kind of reporter, is collected
-    by Mesa as usual.
+    Mesa deep-copies every value it collects (so that a later change to a
+    mutable value stays out of earlier weeks) and appends it to its column.
+    Numbers cannot change, so here each week's numbers are kept as one row and
+    put into the columns (:attr:`model_vars`) when they are read.  Any other
+    value, or any other kind of reporter, is collected by Mesa as usual.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._rows: list[tuple] = []
+        self._read_row: Callable | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's columns of model variables (name -> one value per collection)."""
+        if self._rows:
+            for column, values in zip(self._columns.values(), zip(*self._rows, strict=True), strict=True):
+                column.extend(values)
+            self._rows.clear()
+        return self._columns
+
+    @model_vars.setter
+    def model_vars(self, columns: dict[str, list]) -> None:
+        self._columns = columns
 
     def collect(self, model) -> None:
         reporters = self.model_reporters
-        if not self._validated or self.agent_reporters or self.agenttype_reporters \
-                or not all(type(r) is str for r in reporters.values()):
+        plain = (self._validated and not self.agent_reporters and not self.agenttype_reporters
+                 and list(reporters) == list(self._columns) and all(type(r) is str for r in reporters.values()))
+        values = None
+        if plain:
+            if self._read_row is None:
+                self._read_row = operator.attrgetter(*reporters.values())
+            values = self._read_row(model)
+            plain = type(values) is tuple and set(map(type, values)) <= _NUMBERS
+        if not plain:
+            self._read_row = None
+            self.model_vars  # noqa: B018 - earlier rows go into the columns first
             super().collect(model)
             return
         self._collection_steps.append(model.time)
-        columns = self.model_vars
-        for name, attribute in reporters.items():
-            value = getattr(model, attribute, None)
-            columns[name].append(value if type(value) in _NUMBERS else copy.deepcopy(value))
+        self._rows.append(values)
 
 
 #: The random streams of the life events, in the order of LIFE_EVENTS.
@@ -615,6 +639,8 @@ class AllianceModel(mesa.Model):
         self.therapist_weeks.append(snapshot)
         self._town_turnover(w)
         self._weekly_means()
+        if T.burnout[:T.n].max() < p.burnout_leave_threshold:
+            return  # nobody is burnt out (most weeks)
         spent = ((T.used("left_week") < 0) & (T.used("leaving_week") < 0)
                  & (T.used("burnout") >= p.burnout_leave_threshold))
         for i in np.flatnonzero(spent).tolist():
