@@ -134,20 +134,20 @@ class Therapist(_OwnSchedule, mesa.Agent):
 
     @property
     def left_week(self) -> int | None:
-        return _week_or_none(self._table.data["left_week"][self.idx])
+        return _week_or_none(self._table.left_week[self.idx])
 
     @property
     def leaving_week(self) -> int | None:
-        return _week_or_none(self._table.data["leaving_week"][self.idx])
+        return _week_or_none(self._table.leaving_week[self.idx])
 
     @property
     def retirement_week(self) -> int | None:
-        return _week_or_none(self._table.data["retirement_week"][self.idx])
+        return _week_or_none(self._table.retirement_week[self.idx])
 
     @property
     def triggers(self) -> dict[str, float]:
         """Topics that touch this therapist's own history -> intensity (0-1)."""
-        return _topic_dict(self._table.data["triggers"][self.idx])
+        return _topic_dict(self._table.triggers[self.idx])
 
     @property
     def on_notice(self) -> bool:
@@ -275,7 +275,7 @@ class Client(_OwnSchedule, mesa.Agent):
 
     @property
     def need(self) -> str:
-        return NEEDS[int(self._table.data["need"][self.idx])]
+        return NEEDS[int(self._table.need[self.idx])]
 
     @property
     def home(self) -> tuple[float, float]:
@@ -284,20 +284,20 @@ class Client(_OwnSchedule, mesa.Agent):
 
     @property
     def topics(self) -> dict[str, float]:
-        return _topic_dict(self._table.data["topics"][self.idx])
+        return _topic_dict(self._table.topics[self.idx])
 
     @property
     def relationship(self) -> Relationship | None:
-        r = int(self._table.data["relationship"][self.idx])
+        r = int(self._table.relationship[self.idx])
         return None if r < 0 else self.model.relationships[r]
 
     @property
     def paused_until(self) -> int | None:
-        return _week_or_none(self._table.data["paused_until"][self.idx])
+        return _week_or_none(self._table.paused_until[self.idx])
 
     @property
     def left_week(self) -> int | None:
-        return _week_or_none(self._table.data["left_week"][self.idx])
+        return _week_or_none(self._table.left_week[self.idx])
 
     def now(self, week: int) -> tuple[float, float]:
         """Distress and pain as they stand in ``week`` (without changing state)."""

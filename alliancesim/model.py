@@ -214,6 +214,7 @@ class AllianceModel(mesa.Model):
         self._agenda: dict[int, list[tuple]] = {}
         self.pending: dict[int, list[tuple[int, str | None, int]]] = {}
         self._moved_on: list[int] = []  # people whose time as clients ended this week
+        self._renewals: dict[int, list[int]] = {}  # week -> people whose place in town someone new takes
         self._life_chances = life_chances(p)
         self.client_weeks = 0
 
@@ -298,9 +299,7 @@ class AllianceModel(mesa.Model):
 
     def _happen(self, week: int, kind: str, who, *extra) -> None:
         """One agenda item: the person it concerns does it (if they are still here)."""
-        if kind == "renew":
-            self.person_client[who] = -1  # someone new lives there now
-        elif kind in _CLIENT_EVENTS:
+        if kind in _CLIENT_EVENTS:
             if self.C.left_week[who.idx] < 0:
                 getattr(who, _CLIENT_EVENTS[kind])(week)
         else:
@@ -323,6 +322,9 @@ class AllianceModel(mesa.Model):
         self._reset_counters()
         for item in self._agenda.pop(w, ()):
             self._happen(w, *item)
+        renewed = self._renewals.pop(w, None)
+        if renewed:
+            self.person_client[renewed] = -1  # someone new lives there now
         self._life_events(w)
         self.open_diaries(w)
         arrivals.arrivals(self, w)
@@ -626,7 +628,8 @@ class AllianceModel(mesa.Model):
         if self._moved_on and chance > 0.0:
             weeks = self.streams.numpy("town_turnover").geometric(min(chance, 1.0), len(self._moved_on))
             for person, later in zip(self._moved_on, weeks.tolist(), strict=True):
-                self.schedule(w + later, "renew", person)
+                if w + later <= self.horizon:
+                    self._renewals.setdefault(w + later, []).append(person)
         self._moved_on.clear()
 
     def _end_week(self, w: int) -> None:

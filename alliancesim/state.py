@@ -122,10 +122,10 @@ class Column:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        return self.cast(obj._table.data[self.name][obj.idx])
+        return self.cast(getattr(obj._table, self.name)[obj.idx])
 
     def __set__(self, obj, value) -> None:
-        obj._table.data[self.name][obj.idx] = value
+        getattr(obj._table, self.name)[obj.idx] = value
 
 
 def check_columns(cls: type, spec: TableSpec) -> type:
