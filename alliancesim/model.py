@@ -3,10 +3,11 @@
 The weekly schedule (:meth:`AllianceModel.step`):
 
 1. **Life**: what was scheduled for this week happens to the people it
-   concerns: clients move, have setbacks, pause and come back
-   (:class:`~alliancesim.agents.Client`); therapists give notice, start, and
-   leave with a handover (:class:`~alliancesim.agents.Therapist`,
-   :mod:`alliancesim.handover`).
+   concerns: paused clients come back (:class:`~alliancesim.agents.Client`);
+   therapists give notice, start, and leave with a handover
+   (:class:`~alliancesim.agents.Therapist`, :mod:`alliancesim.handover`).
+   Each client on the books may move, have a setback or pause this week
+   (a weekly chance each, :data:`~alliancesim.agents.LIFE_EVENTS`).
 2. **Diaries**: each therapist's booked load; who takes new clients.
 3. **Arrivals**: newcomers find the clinic by themselves or by word of mouth
    and choose a therapist with room (:mod:`alliancesim.arrivals`).
