@@ -277,11 +277,10 @@ def arrivals(model: AllianceModel, week: int) -> None:
     n = len(wanted) + strangers
     if n == 0:
         return
-    persons = np.full(n, -1, dtype=np.int64)
-    via = np.full(n, -1, dtype=np.int64)
-    referrers: list[str | None] = [None] * n
-    for k, (person, referrer, therapist) in enumerate(wanted):
-        persons[k], via[k], referrers[k] = person, therapist, referrer
+    # Those told by word of mouth first (who, told by whom, about which therapist), then strangers (-1).
+    persons = np.array([x[0] for x in wanted] + [-1] * strangers, dtype=np.int64)
+    via = np.array([x[2] for x in wanted] + [-1] * strangers, dtype=np.int64)
+    referrers: list[str | None] = [x[1] for x in wanted] + [None] * strangers
     u = streams.uniforms(UNIFORMS, n)
     z = streams.normals(NORMALS, n)
     tries = streams.numpy("arrival_stranger").random((STRANGER_TRIES, n))

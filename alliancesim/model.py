@@ -341,10 +341,10 @@ class AllianceModel(mesa.Model):
         """This week's chance of each life event (:data:`~alliancesim.agents.LIFE_EVENTS`) for every client
         on the books; those it befalls live it, client by client (while they are still here)."""
         C = self.C
-        on_books = np.flatnonzero(C.left_week[:C.n] < 0)
+        on_books = (C.left_week[:C.n] < 0).nonzero()[0]
         u = self.streams.uniforms(_LIFE_STREAMS, on_books.size)
         # Client by client, and for each client in the order of LIFE_EVENTS.
-        who, what = np.nonzero(u.T < self._life_chances)
+        who, what = (u.T < self._life_chances).nonzero()
         left, clients = C.left_week, self.clients_all
         for ci, k in zip(on_books[who].tolist(), what.tolist(), strict=True):
             if left[ci] < 0:
