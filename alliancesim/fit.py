@@ -255,7 +255,7 @@ def posterior_markdown(post: pd.DataFrame, digits: int = 4) -> str:
     """The posterior table as Markdown."""
     from .calibration import fmt
 
-    lines = ["| parameter | default | prior (uniform) | posterior mean | median | 90 % interval |",
+    lines = ["| parameter | default when fitted | prior (uniform) | posterior mean | median | 90 % interval |",
              "|---|---|---|---|---|---|"]
     for r in post.itertuples():
         lines.append(f"| `{r.parameter}` | {fmt(r.default, digits)} | {fmt(r.prior_low, digits)} to "

@@ -197,6 +197,8 @@ class AllianceModel(mesa.Model):
         p = self.params
         self.week = 0
         self.horizon = max(1, round(p.years * 52))
+        if not isinstance(record_sessions, bool):  # 'no' is truthy: refuse it rather than guess
+            raise ParameterError(f"record_sessions={record_sessions!r} is not true/false")
         self.record_sessions = record_sessions
 
         self.T = Table(THERAPIST, capacity=max(16, 2 * p.n_therapists))

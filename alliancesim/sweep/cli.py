@@ -37,8 +37,12 @@ def _workers(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number of workers, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {value}")
+    from .backends import SweepError, check_workers
+
+    try:
+        check_workers(value)
+    except SweepError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("workers=", "", 1)) from None
     return value
 
 

@@ -8,6 +8,7 @@ import re
 import signal
 
 import pandas as pd
+import pytest
 
 from alliancesim.cli import main
 from alliancesim.runner import run_metrics
@@ -220,3 +221,14 @@ def test_report_plots_each_varied_parameter(reference, tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (f"alliancesim: error: {str(tmp_path)!r} is not a sweep folder "
                                        "(no manifest.json)\n")
+
+
+@pytest.mark.parametrize("workers", ["2", True, 1.5, 0, 10_000])
+def test_a_bad_number_of_workers_is_refused_before_the_folder_is_made(tmp_path, workers):
+    from alliancesim.sweep import SweepError
+
+    spec = tmp_path / "s.toml"
+    spec.write_text("years = 0.1\n[fixed]\npopulation = 300\n")
+    with pytest.raises(SweepError, match=r"workers=.* is out of range: allowed a whole number from 1 to \d+"):
+        run_sweep(spec, tmp_path / "out", workers=workers, progress=False)
+    assert not (tmp_path / "out").exists()
