@@ -289,8 +289,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     side, value = ("above", args.above) if args.above is not None else ("below", args.below)
     out = args.out or Path(args.dir) / "discovery" / f"{args.metric}_{side}_{value.strip()}"
     try:
-        result = discover(args.dir, args.metric, above=args.above, below=args.below,
-                          min_coverage=args.min_coverage, out=out)
+        with _warnings_as_lines():
+            result = discover(args.dir, args.metric, above=args.above, below=args.below,
+                              min_coverage=args.min_coverage, out=out)
     except SweepError as exc:
         raise CliError(str(exc)) from None
     print(result.text())

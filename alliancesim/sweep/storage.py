@@ -29,6 +29,7 @@ import datetime as _dt
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from ..params import REGISTRY
 
 __all__ = [
     "DamagedPartWarning",
+    "IncompleteSweepWarning",
     "META_COLUMNS",
     "RunWriter",
     "SweepDir",
@@ -233,6 +235,24 @@ def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None,
         except (OSError, pa.ArrowException) as exc:
             damaged(part, " ".join(str(exc).split()), in_data=True)
     return pa.concat_tables(tables, promote_options="default") if tables else None
+
+
+class IncompleteSweepWarning(UserWarning):
+    """A sweep folder holds fewer runs than its design plans (stopped early, or still running)."""
+
+
+def warn_if_incomplete(path: str | Path, manifest: Mapping[str, Any], stored: int) -> None:
+    """Warn (:class:`IncompleteSweepWarning`) when ``stored`` runs are fewer than ``manifest`` plans.
+
+    Reports and discoveries read whatever a folder holds; this says so when it is not the whole
+    design, so a partial plot never passes for a finished one.
+    """
+    planned = int(manifest.get("runs", 0))
+    if stored < planned:
+        warnings.warn(IncompleteSweepWarning(
+            f"{str(path)!r} holds {stored} of the {planned} planned runs (the sweep stopped early or is "
+            "still running): these results are from those runs only; run the sweep again to finish it"),
+            stacklevel=3)
 
 
 def load_runs(path: str | Path, columns: list[str] | None = None, *,

@@ -232,3 +232,26 @@ def test_a_bad_number_of_workers_is_refused_before_the_folder_is_made(tmp_path, 
     with pytest.raises(SweepError, match=r"workers=.* is out of range: allowed a whole number from 1 to \d+"):
         run_sweep(spec, tmp_path / "out", workers=workers, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_report_of_an_unfinished_sweep_says_how_many_runs_it_holds(reference, tmp_path, capsys):
+    import shutil
+    import warnings
+
+    from alliancesim.sweep.storage import IncompleteSweepWarning
+
+    _, out, runs = reference
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IncompleteSweepWarning)  # a finished sweep: no warning
+        make_report(out, out=tmp_path / "whole", metrics=["sessions"])
+    part = shutil.copytree(out, tmp_path / "part")
+    for f in sorted((part / "runs").glob("part-*.parquet"))[-5:]:  # as if stopped before the last parts
+        f.unlink()
+    held = len(load_runs(part))
+    assert 0 < held < len(runs)
+    with pytest.warns(IncompleteSweepWarning, match=f"holds {held} of the {len(runs)} planned runs"):
+        make_report(part, out=tmp_path / "rep", metrics=["sessions"])
+    capsys.readouterr()
+    assert main(["discover", str(part), "--metric", "mean_alliance", "--above", "p50", "--out", str(tmp_path / "d")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: ") and f"holds {held} of the {len(runs)}" in err
