@@ -94,6 +94,7 @@ class WeeklyCollector(mesa.DataCollector):
     def __init__(self, *args, **kwargs) -> None:
         self._rows: list[tuple] = []
         self._read_row: Callable | None = None
+        self._shape: tuple = ()
         super().__init__(*args, **kwargs)
 
     @property
@@ -111,16 +112,17 @@ class WeeklyCollector(mesa.DataCollector):
 
     def collect(self, model) -> None:
         reporters = self.model_reporters
-        plain = (self._validated and not self.agent_reporters and not self.agenttype_reporters
-                 and list(reporters) == list(self._columns) and all(type(r) is str for r in reporters.values()))
-        values = None
-        if plain:
-            if self._read_row is None:
-                self._read_row = operator.attrgetter(*reporters.values())
-            values = self._read_row(model)
-            plain = type(values) is tuple and set(map(type, values)) <= _NUMBERS
-        if not plain:
-            self._read_row = None
+        shape = (tuple(reporters.values()), len(self._columns), len(self.agent_reporters),
+                 len(self.agenttype_reporters))
+        if self._read_row is None or shape != self._shape:
+            # (Re)decide whether every reporter is a model attribute: not on the first collection
+            # (Mesa validates the reporters then), nor after reporters or columns were added.
+            plain = (self._validated and not self.agent_reporters and not self.agenttype_reporters
+                     and list(reporters) == list(self._columns) and all(type(r) is str for r in reporters.values()))
+            self._read_row = operator.attrgetter(*reporters.values()) if plain and reporters else None
+            self._shape = shape
+        values = self._read_row(model) if self._read_row is not None else None
+        if type(values) is not tuple or not set(map(type, values)) <= _NUMBERS:
             self.model_vars  # noqa: B018 - earlier rows go into the columns first
             super().collect(model)
             return
