@@ -12,7 +12,7 @@
 
 Exit status: 0 done (failed runs are recorded, not fatal, as long as some
 succeed), 1 every run failed (the first error is shown), 2 bad input (one line
-on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
+on stderr), 130 interrupted with Ctrl-C or SIGTERM (what finished is kept; the same
 command resumes).
 """
 

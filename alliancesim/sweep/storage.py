@@ -477,10 +477,15 @@ class SweepDir:
         atomic_write(self.manifest_path, lambda tmp: Path(tmp).write_text(text))
 
     def design_batches(self, batch_size: int = 20_000):
-        """The stored design, in order, as DataFrames."""
-        pf = pq.ParquetFile(self.design_path)
-        for batch in pf.iter_batches(batch_size=batch_size):
-            yield batch.to_pandas()
+        """The stored design, in order, as DataFrames (SweepError if the file is damaged)."""
+        try:
+            pf = pq.ParquetFile(self.design_path)
+            batches = pf.iter_batches(batch_size=batch_size)
+            for batch in batches:
+                yield batch.to_pandas()
+        except (OSError, pa.ArrowException) as exc:
+            raise SweepError(f"{str(self.design_path)!r} cannot be read ({exc}): the sweep's design is damaged; "
+                             "its stored runs are intact, but to go on, start the sweep in a new --out") from None
 
     # --- finished runs -----------------------------------------------------------------------
     def finished(self) -> dict[str, str]:

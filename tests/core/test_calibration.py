@@ -259,6 +259,8 @@ def test_cli_writes_the_table_it_prints_and_a_process_pool_changes_nothing(tmp_p
     (["--years", "0"], "years=0"),
     (["--out", "table.txt"], "table.txt"),
     (["--dask", "tcp://127.0.0.1:1"], "--dask needs --fit"),
+    (["--population", "10"], "--population needs --fit"),
+    (["--prior-width", "0.3"], "--prior-width needs --fit"),
     (["--fit", "--population", "1"], "population=1"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, args, words):

@@ -144,6 +144,24 @@ def test_ctrl_c_stops_cleanly_keeps_what_finished_and_resumes(tmp_path):
     check_rows_rerun(spec, df)
 
 
+def test_sigterm_stops_a_sweep_at_once_and_keeps_what_finished(tmp_path):
+    """`kill PID` (a cluster's time limit): no grace to wait for running runs, nothing stored is lost."""
+    spec = write_spec(tmp_path, LONG_SPEC)
+    out = tmp_path / "out"
+    proc = start_cli("sweep", str(spec), "--out", str(out), "--workers", "2", log=tmp_path / "term.log")
+    wait_for(lambda: len(parts(out)) >= 2, what="some stored runs")
+    proc.send_signal(signal.SIGTERM)  # to the sweep process only, as kill does
+    assert proc.wait(timeout=30) == 130
+    proc.log.close()
+    log = (tmp_path / "term.log").read_text()
+    assert "Traceback" not in log and "run the same command again to resume" in log
+    wait_for(lambda: not group_members(proc.pid), timeout=15, what="workers to exit")
+    stored = len(load_runs(out, columns=["status"]))
+    assert 0 < stored < 160
+    done = run_sweep(spec, out, workers=2, progress=False)
+    assert (done.skipped, done.ok) == (stored, 160)
+
+
 def test_a_dead_pool_worker_is_replaced_and_the_sweep_completes(tmp_path):
 
     spec = write_spec(tmp_path, LONG_SPEC)
