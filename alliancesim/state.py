@@ -29,8 +29,8 @@ class Table:
         self.spec = spec
         self.dtype = spec.dtype
         self._fills = spec.fills
-        self._default = list(self._fills.values())
-        self._position = {name: k for k, name in enumerate(self._fills)}
+        # One blank record: copying it into a row is much cheaper than assigning a tuple of every field.
+        self._default = self._blank(1)[0]
         clash = set(spec.names) & set(dir(self))
         if clash:
             raise TypeError(f"the {spec.name} table declares fields named like Table attributes: {sorted(clash)}")
@@ -78,15 +78,12 @@ class Table:
         """
         self.reserve(1)
         i = self.n
-        # One assignment of the whole record is much cheaper than one per field.
-        row = self._default.copy()
-        position = self._position
+        data = self.data
+        data[i] = self._default
         for name, value in values.items():
-            try:
-                row[position[name]] = value
-            except KeyError:
-                raise KeyError(f"{name!r} is not a field of the {self.spec.name} table") from None
-        self.data[i] = tuple(row)
+            if name not in self._fills:
+                raise KeyError(f"{name!r} is not a field of the {self.spec.name} table")
+            data[name][i] = value
         self.n += 1
         return i
 
