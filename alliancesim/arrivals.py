@@ -294,26 +294,29 @@ def arrivals(model: AllianceModel, week: int) -> None:
                      model.P, outcome)
     # Each newcomer becomes an agent, in the order they asked.
     ri, ci = first_rel, first_client
+    add_event, join, adopt = model.events.add, model.clients_all.append, model.adopt_relationship
+    referred = 0
     for k, (ti, person, pronoun) in enumerate(zip(outcome.tolist(), persons.tolist(), u[U_PRONOUN].tolist(),
                                                    strict=True)):
-        if ti == NOBODY:
-            continue
-        if ti == TURNED_AWAY:
-            model.turned_away += 1
-            model.events.add(week, K.TURNED_AWAY, f"P{person}", None)
+        if ti < 0:  # NOBODY or TURNED_AWAY
+            if ti == TURNED_AWAY:
+                model.turned_away += 1
+                add_event(week, K.TURNED_AWAY, f"P{person}", None)
             continue
         referrer = referrers[k]
         c = Client(model, ci, person, "she" if pronoun < PRONOUN_SHE else "he" if pronoun < PRONOUN_HE else "they",
                    referrer)
-        model.clients_all.append(c)
-        model.new_clients += 1
+        join(c)
         if referrer is not None:
-            model.word_of_mouth_arrivals += 1
-        r = model.adopt_relationship(ri, ci, ti)
+            referred += 1
+        r = adopt(ri, ci, ti)
         r.referred_by = referrer
-        model.events.add(week, K.ARRIVAL, c.label, r.therapist.label, referrer=referrer)
+        add_event(week, K.ARRIVAL, c.label, r.therapist.label, referrer=referrer)
         ri += 1
         ci += 1
+    # The week's tallies, once (nothing reads them while the newcomers arrive).
+    model.new_clients += ci - first_client
+    model.word_of_mouth_arrivals += referred
 
 
 def word_of_mouth(model: AllianceModel, week: int, r: Relationship) -> None:

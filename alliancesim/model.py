@@ -479,7 +479,7 @@ class AllianceModel(mesa.Model):
     def refer(self, week: int, r: Relationship) -> bool:
         """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
         C, ci = self.C, r.client.idx
-        colleague = arrivals.choose_therapist(self.tables()[2], self.T.n, self.km_from(*r.client.home),
+        colleague = arrivals.choose_therapist(self.tables()[2], self.T.n, self.km_from(C.home_x[ci], C.home_y[ci]),
                                               float(C.travel_tolerance_km[ci]),
                                               self.streams.python("referral").random(), -1, r.therapist.idx,
                                               int(C.need[ci]))
