@@ -25,7 +25,7 @@ import numpy as np
 from . import session as S
 from . import week as W
 from .agents import NEED_DISTRESS, NEED_PAIN, TOPIC_WEIGHTS, Client
-from .engine import compiled
+from .engine import compiled, direct
 from .events import EventKind as K
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -289,7 +289,7 @@ def arrivals(model: AllianceModel, week: int) -> None:
     rels, clients, therapists, _ = model.tables()
     outcome = np.empty(n, dtype=np.int64)
     first_rel, first_client = R.n, C.n
-    R.n, C.n = admit(week, persons, via, u, z, tries, model.person_client, model.person_site_km,
+    R.n, C.n = direct(admit)(week, persons, via, u, z, tries, model.person_client, model.person_site_km,
                      model.people.homes, rels, R.n, clients, C.n, therapists, model.T.n, W.OPEN_FOR_NEW_BELOW,
                      model.P, outcome)
     # Each newcomer becomes an agent, in the order they asked.

@@ -21,13 +21,14 @@ says so.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ENGINE", "ENGINES", "EngineError", "compiled", "requested_engine"]
+__all__ = ["ENGINE", "ENGINES", "EngineError", "compiled", "direct", "requested_engine"]
 
 #: Engines a user can ask for.
 ENGINES = ("auto", "numba", "python")
@@ -159,6 +160,46 @@ _jit: Callable | None = None
 def compiled(fn: Callable) -> Callable:
     """Decorator for session code: compiled by Numba under the numba engine, as written otherwise."""
     return _jit(fn) if _engine() == "numba" else fn
+
+
+#: For each compiled function called through :func:`direct`: its compiled version for the argument
+#: types of its first call from Python.
+_DIRECT: dict = {}
+
+
+def direct(fn: Callable) -> Callable:
+    """``fn``'s compiled code, called without Numba's typing of its arguments on every call.
+
+    Numba types every argument of every call to choose the compiled version to
+    run; for the record arrays of the tables that costs a few microseconds a call,
+    more than the call itself for the small ones the model makes thousands of
+    times a run.  After the first call (made through Numba, which compiles or
+    loads the version for these argument types), this is that version itself.
+    So use it only where the argument types never change from call to call: the
+    model's tables, and ints, floats and bools in fixed places, contiguous arrays
+    of fixed dtype and dimension (Numba does not check them again).  Under the
+    python engine it is ``fn`` itself.
+
+    Only the version typed from Python's arguments is taken, never one Numba
+    made for a call inside compiled code, which may have fixed an argument's
+    value (a literal ``-1`` or ``True``) into the code.
+    """
+    entry = _DIRECT.get(fn)
+    if entry is None:
+        if _engine() != "numba":
+            entry = _DIRECT[fn] = fn
+        else:
+            return functools.partial(_first_call, fn)
+    return entry
+
+
+def _first_call(fn, *args):
+    """Call ``fn`` through Numba and keep, for :func:`direct`, the version that ran."""
+    result = fn(*args)
+    version = fn.overloads.get(tuple(fn.typeof_pyval(a) for a in args))
+    if version is not None:
+        _DIRECT[fn] = version.entry_point
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ import numpy as np
 from . import arrivals, handover
 from . import week as W
 from .agents import LIFE_EVENTS, Client, Therapist, life_chances
-from .engine import ENGINE, pack_params, rows
+from .engine import ENGINE, direct, pack_params, rows
 from .events import EventKind as K
 from .events import EventLog
 from .metrics import record_headline
@@ -428,12 +428,12 @@ class AllianceModel(mesa.Model):
 
     def bring_up_to(self, ci: int, week: int) -> None:
         """Between-session drift of client row ``ci``'s distress and pain up to ``week``."""
-        W.client_up_to(self.tables()[1], ci, week, self.P)
+        direct(W.client_up_to)(self.tables()[1], ci, week, self.P)
 
     def open_diaries(self, week: int) -> None:
         """Each therapist's booked sessions per week, and whether they take new clients."""
         rels, clients, therapists, _ = self.tables()
-        W.open_diaries(rels, clients, therapists, self.T.n, self.R.n, week, OPEN_FOR_NEW_BELOW, self.P)
+        direct(W.open_diaries)(rels, clients, therapists, self.T.n, self.R.n, week, OPEN_FOR_NEW_BELOW, self.P)
 
     def close_diary(self, ti: int) -> None:
         """Therapist row ``ti`` takes no more new clients this week."""
@@ -449,7 +449,7 @@ class AllianceModel(mesa.Model):
         """
         ri = self.R.add(client=ci, therapist=ti)
         rels, clients, therapists, _ = self.tables()
-        W.start(rels, clients, therapists, ri, week, -1.0 if bond is None else bond, first_session,
+        direct(W.start)(rels, clients, therapists, ri, week, -1.0 if bond is None else bond, first_session,
                 OPEN_FOR_NEW_BELOW, self.P)  # a full diary closes to new clients
         return self.adopt_relationship(ri, ci, ti)
 
@@ -465,7 +465,7 @@ class AllianceModel(mesa.Model):
     def end_relationship(self, r: Relationship, week: int, reason: str, client_leaves: bool = True) -> None:
         """Close a relationship; the client leaves the clinic unless they continue elsewhere."""
         rels, clients, therapists, _ = self.tables()
-        W.end(rels, clients, therapists, r.idx, week, client_leaves, self.P)
+        direct(W.end)(rels, clients, therapists, r.idx, week, client_leaves, self.P)
         self._ended(r, reason, client_leaves)
 
     def _ended(self, r: Relationship, reason: str, client_leaves: bool) -> None:
@@ -479,7 +479,7 @@ class AllianceModel(mesa.Model):
     def refer(self, week: int, r: Relationship) -> bool:
         """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
         C, ci = self.C, r.client.idx
-        colleague = arrivals.choose_therapist(self.tables()[2], self.T.n, self.km_from(C.home_x[ci], C.home_y[ci]),
+        colleague = direct(arrivals.choose_therapist)(self.tables()[2], self.T.n, self.km_from(C.home_x[ci], C.home_y[ci]),
                                               float(C.travel_tolerance_km[ci]),
                                               self.streams.python("referral").random(), -1, r.therapist.idx,
                                               int(C.need[ci]))
@@ -501,19 +501,19 @@ class AllianceModel(mesa.Model):
         """Hold all of this week's sessions, then do what they set in motion."""
         R, Rup = self.R, self.Rup
         rels, clients, therapists, _ = self.tables()
-        due = W.due(rels, R.n, w)
+        due = direct(W.due)(rels, R.n, w)
         if due.size == 0:
             return
         # Who rings first gets the slot; the rest are booked for next week.
         order = self.streams.numpy("booking").permutation(due.size)
-        idx, postponed = W.fit_into_diaries(rels, therapists, self.T.n, w, due[order])
+        idx, postponed = direct(W.fit_into_diaries)(rels, therapists, self.T.n, w, due[order])
         self.postponed += postponed
         record = np.zeros(idx.size, dtype=SESSION.dtype)
         out = np.zeros(idx.size, dtype=SESSION_OUTCOME.dtype)
         u = self.streams.uniforms(W.DRAWS, idx.size)
         Rup.reserve(idx.size)
         rels, clients, therapists, episodes = self.tables()
-        (Rup.n, ruptures, repairs, enactments, incidents, alliance, quality, distress) = W.hold_sessions(
+        (Rup.n, ruptures, repairs, enactments, incidents, alliance, quality, distress) = direct(W.hold_sessions)(
             w, idx, u, Rup.n, rels, clients, therapists, episodes, self.site_xy, self.P, rows(record), rows(out))
         self.sessions += int(idx.size)
         self.ruptures_this_week += ruptures
@@ -525,7 +525,7 @@ class AllianceModel(mesa.Model):
         self._sum_distress += distress
         if self.record_sessions:
             self.session_chunks.append(record)
-        notable, decided = W.follow_up(rows(out))
+        notable, decided = direct(W.follow_up)(rows(out))
         self._log_sessions(w, out[notable])
         if self.params.handover_policy == "file_and_introduction":
             handover.introduce_successors(self, w, out["relationship"])
@@ -623,7 +623,7 @@ class AllianceModel(mesa.Model):
                 arrivals.word_of_mouth(self, w, r)
         if leaving:
             rels, clients, therapists, _ = self.tables()
-            W.end_all(rels, clients, therapists, np.array(leaving, dtype=np.int64), w, self.P)
+            direct(W.end_all)(rels, clients, therapists, np.array(leaving, dtype=np.int64), w, self.P)
 
     # ---------------------------------------------------------- end of week
     def _town_turnover(self, w: int) -> None:
@@ -643,7 +643,7 @@ class AllianceModel(mesa.Model):
         snapshot = np.zeros(T.n, dtype=THERAPIST_WEEK.dtype)
         rels, clients, therapists, _ = self.tables()
         (self.n_on_books, self.n_maintenance, self.n_open_ruptures, self.n_therapists_active,
-         self.mean_burnout) = W.end_week(rels, clients, therapists, T.n, self.R.n, w, self.P, rows(snapshot))
+         self.mean_burnout) = direct(W.end_week)(rels, clients, therapists, T.n, self.R.n, w, self.P, rows(snapshot))
         self.therapist_weeks.append(snapshot)
         self._town_turnover(w)
         self._weekly_means()
