@@ -244,3 +244,22 @@ def test_agents_say_how_the_week_is_run_and_the_model_stops_at_its_horizon():
     assert model.week == model.horizon
     with pytest.raises(TypeError, match="call model.step"):
         model.agents.shuffle_do("step")
+
+
+def test_a_direct_call_runs_the_version_for_its_own_arguments():
+    """engine.direct skips Numba's typing of each call, but never takes a version that compiled code
+    made with an argument fixed as a literal (here ``leaves=True``): a later ``False`` must count."""
+    numba = pytest.importorskip("numba")
+
+    @numba.njit
+    def weeks_left(leaves, weeks):
+        return 0 if leaves else weeks
+
+    @numba.njit
+    def leaving(weeks):
+        return weeks_left(True, weeks)  # compiles weeks_left with leaves fixed to True
+
+    assert leaving(5) == 0
+    for weeks in (3, 4):  # the first call is typed by Numba, the second is direct
+        assert engine.direct(weeks_left)(False, weeks) == weeks
+        assert engine.direct(weeks_left)(True, weeks) == 0
