@@ -364,9 +364,7 @@ class AllianceModel(mesa.Model):
         return self
 
     def _reset_counters(self) -> None:
-        for name in WEEKLY_COUNTS:
-            setattr(self, name, 0)
-        self._sum_alliance = self._sum_quality = self._sum_distress = 0.0
+        self.__dict__.update(_FRESH_COUNTS)  # plain attributes (none is a property): one update
 
     def _weekly_means(self) -> None:
         n = self.sessions
@@ -663,6 +661,9 @@ WEEKLY_COUNTS: tuple[str, ...] = (
     "dropouts", "finished", "completed", "maintenance_ended", "referrals_colleague", "referrals_out",
     "moved_away", "therapist_departures", "handover_stayed", "handover_moved", "handover_left",
 )
+#: The weekly counters and sums as each week begins.
+_FRESH_COUNTS: dict[str, float] = {**dict.fromkeys(WEEKLY_COUNTS, 0),
+                                   **dict.fromkeys(("_sum_alliance", "_sum_quality", "_sum_distress"), 0.0)}
 #: Columns of the weekly model table (column -> model attribute), in order.
 WEEKLY_COLUMNS: dict[str, str] = {
     "therapists": "n_therapists_active",
