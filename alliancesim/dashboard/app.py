@@ -24,6 +24,7 @@ from .urlstate import AddressBar, Setup, setup_from_query
 from .controller import Clock, ResetRefused, RunButtons, RunControls, use_clock
 from .controls import SettingsPanel
 from .info import InfoView
+from .predict import Guesses, PredictPanel
 from .spread import SpreadRunner
 from .views import (
     ClinicMapView,
@@ -131,6 +132,19 @@ CSS = """
 .as-event-limit { max-width: 110px; }
 .as-event-search { min-width: min(380px, 100%); }
 .as-pair-picker { max-width: 100%; }
+.as-predict { background: #f7f2fa; border-left: 6px solid #CC79A7; border-radius: 4px; padding: 6px 12px;
+              margin: 2px 0 6px 0; min-width: 0; }
+.as-predict-title { font-size: 17px; font-weight: 700; color: #222; }
+.as-question { padding: 2px 0 4px 0; min-width: 0; }
+.as-question-ask { font-size: 16px; color: #222; overflow-wrap: anywhere; margin-bottom: 4px; }
+.as-choices.v-btn-toggle { flex-wrap: wrap; height: auto !important; max-width: 100%; background: none !important; }
+.as-choices .v-btn.v-btn { height: 34px !important; font-size: 16px !important; text-transform: none !important;
+                           letter-spacing: 0 !important; font-weight: 500; border-radius: 0; opacity: 1; }
+.as-choices .v-btn.v-btn--active { background-color: #0072B2 !important; color: white !important; }
+.as-predict-wait, .as-predict-answer { font-size: 16px; margin-top: 4px; overflow-wrap: anywhere; }
+.as-predict-value { font-size: 20px; }
+.as-predict-right { color: #007a55; font-weight: 700; }
+.as-predict-wrong { color: #b04000; font-weight: 700; }
 """
 
 
@@ -210,7 +224,7 @@ CSS += "".join(
 
 
 @solara.component
-def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner):
+def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner, guesses: Guesses):
     clock.generation.value  # noqa: B018 - a Reset (a new generation) redraws the main area
     model = clock.model
     hub = clock.hub
@@ -219,6 +233,7 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
         StatusBar(model, hub)
         ResetRefused(clock, settings)
         SettingsNotice(settings, model.spec)
+        PredictPanel(model, guesses, hub)
         with solara.v.Tabs(v_model=tab, on_v_model=lambda i: i is not None and ui.tab.set(int(i)),
                            show_arrows=True, slider_color="primary", class_="as-tabs"):
             for i, (label, icon) in enumerate(TABS):
@@ -266,6 +281,7 @@ def Page():
 
     ui = solara.use_memo(view_state, [])
     runner = solara.use_memo(SpreadRunner, [])
+    guesses = solara.use_memo(Guesses, [])
     solara.Style(CSS)
     solara.Title("alliancesim dashboard")
     with solara.AppBar():
@@ -274,7 +290,7 @@ def Page():
     with solara.Sidebar():
         RunControls(clock, clock.model)
         SettingsPanel(settings, clock.model.spec)
-    MainArea(clock, settings, ui, runner)
+    MainArea(clock, settings, ui, runner, guesses)
     SetupInAddress(settings, ui, clock)
 
 
