@@ -38,6 +38,7 @@ from matplotlib.patches import Circle, Patch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ..network import clinic_graph  # noqa: E402
+from ..readout import readout  # noqa: E402
 from .digest import OUTCOMES, digest, model_lock, rolling_mean  # noqa: E402
 
 # Okabe-Ito
@@ -377,8 +378,8 @@ SERIES_PANELS = (
     ("Alliance and session quality", (("mean_alliance", "mean alliance", BLUE, 4),
                                       ("mean_quality", "mean session quality", ORANGE, 4)), (0.0, 1.0),
      "0-1 scale, 4-week mean"),
-    ("Ruptures and repairs", (("ruptures", "ruptures", VERMILLION, 4), ("repairs", "repairs", GREEN, 4)), None,
-     "per week, 4-week mean"),
+    ("Ruptures repaired so far", (("repaired_so_far", "repaired, of all opened", GREEN, 1),), (0.0, 100.0),
+     "% of ruptures"),
     ("Dropouts and referrals", (("dropouts", "dropped out", VERMILLION, 0),
                                 ("referrals_colleague", "to a colleague", SKY, 0),
                                 ("referrals_out", "out of the clinic", PURPLE, 0)), None, "running total"),
@@ -386,6 +387,19 @@ SERIES_PANELS = (
      "PHQ-9 points, 4-week mean"),
     ("Therapist burnout", (("mean_burnout", "mean burnout", VERMILLION, 1),), (0.0, 1.0), "0-1 scale"),
 )
+
+
+def with_running_shares(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The weekly series plus ``repaired_so_far``: ruptures repaired as a % of all opened so far.
+
+    One line that settles as the clinic runs, instead of two noisy weekly counts (a rupture
+    repaired in a later week counts in that week, so the share can lag, never exceed 100 %).
+    """
+    opened = np.nancumsum(series.get("ruptures", np.zeros(0)))
+    repaired = np.nancumsum(series.get("repairs", np.zeros(0)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(opened > 0, 100 * np.minimum(repaired, opened) / np.maximum(opened, 1), np.nan)
+    return {**series, "repaired_so_far": share}
 
 
 def smoothed(values: np.ndarray, smooth: int) -> np.ndarray:
@@ -426,7 +440,7 @@ class TimeSeriesPainter(Painter):
         return (self._xmax, self._departures, tuple(tuple(ax.get_ylim()) for ax in self.axes.flat))
 
     def update(self, model) -> TimeSeriesPainter:
-        series = digest(model).weekly()
+        series = with_running_shares(digest(model).weekly())
         with model_lock(model):
             departures = tuple((t.left_week, t.leave_reason) for t in model.therapists_all if t.left_week is not None)
             week = model.week
@@ -453,6 +467,80 @@ class TimeSeriesPainter(Painter):
             left = "" if not departures else " (dotted lines: a therapist left; vermillion: burnt out)"
             self.caption = f"Week {week} of {self.horizon}{left}"
         return self
+
+
+# ---------------------------------------------------------------------------------- patterns so far
+#: Bars for sessions 1 .. DROPOUT_SESSIONS_SHOWN - 1, then one bar for that many sessions or more.
+DROPOUT_SESSIONS_SHOWN = 12
+
+
+def dropout_by_session(model) -> np.ndarray:
+    """Counts of relationships that ended in a dropout, by sessions held: index 0 is after session 1,
+    the last bar (index ``DROPOUT_SESSIONS_SHOWN - 1``) is after that many sessions or more."""
+    read = readout(model)
+    sessions = read.relationships["sessions"][read.end_reasons == "dropout"]
+    sessions = np.clip(sessions, 1, DROPOUT_SESSIONS_SHOWN)
+    return np.bincount(sessions - 1, minlength=DROPOUT_SESSIONS_SHOWN)[:DROPOUT_SESSIONS_SHOWN]
+
+
+def ruptures_by_period(model, weeks_per_bar: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ruptures opened in each period of ``weeks_per_bar`` weeks (from week 1): (start weeks,
+    repaired since, not repaired (yet)), each of shape (periods,)."""
+    read = readout(model)
+    rup = read.ruptures
+    periods = max(1, math.ceil(max(model.week, 1) / weeks_per_bar))
+    which = np.clip((rup["week"] - 1) // weeks_per_bar, 0, periods - 1)
+    repaired = rup["resolved_week"] >= 0
+    return (np.arange(periods) * weeks_per_bar + 1,
+            np.bincount(which[repaired], minlength=periods)[:periods],
+            np.bincount(which[~repaired], minlength=periods)[:periods])
+
+
+def bar_weeks(horizon: int) -> tuple[int, str]:
+    """Weeks per rupture bar: a month (4 weeks) for runs up to two years, else a quarter (13 weeks),
+    so a ten-year run has forty readable bars, not 130 slivers."""
+    return (4, "month") if horizon <= 104 else (13, "quarter")
+
+
+def patterns_figure(model, width: float = 13.0, height: float = 4.2) -> Figure:
+    """Two pictures a trainer asked for: when clients drop out (by session number), and ruptures
+    per month or quarter with how many of them were repaired."""
+    with model_lock(model):
+        drops = dropout_by_session(model)
+        step, period = bar_weeks(model.horizon)
+        starts, repaired, unrepaired = ruptures_by_period(model, step)
+        week = model.week
+    with styled():
+        fig = new_figure(width, height)
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.2, wspace=0.22)
+        left, right = fig.subplots(1, 2)
+        x = np.arange(1, DROPOUT_SESSIONS_SHOWN + 1)
+        left.bar(x, drops, color=VERMILLION, width=0.75)
+        left.set_xticks(x, [str(k) for k in x[:-1]] + [f"{x[-1]}+"])
+        left.set_xlabel("sessions held before the client stopped coming")
+        left.set_ylabel("clients")
+        total = int(drops.sum())
+        early = int(drops[:2].sum())
+        left.set_title("When clients drop out" + (f": {100 * early / total:.0f}% after session 1 or 2"
+                                                   if total else ""))
+        if not total:
+            left.text(0.5, 0.5, "no dropouts yet", ha="center", va="center", color=GREY, fontsize=15,
+                      transform=left.transAxes)
+        left.grid(axis="x", visible=False)
+        opened = int(repaired.sum() + unrepaired.sum())
+        right.bar(starts, repaired, width=step * 0.85, align="edge", color=GREEN, label="repaired")
+        right.bar(starts, unrepaired, bottom=repaired, width=step * 0.85, align="edge", color=VERMILLION,
+                  label="not repaired (yet)")
+        right.set_xlim(1, max(len(starts) * step, 52) + 1)
+        right.set_xlabel(f"week the rupture opened (one bar a {period})")
+        right.set_ylabel(f"ruptures per {period}")
+        right.set_title(f"Ruptures and repairs: {100 * repaired.sum() / opened:.0f}% repaired so far" if opened
+                        else "Ruptures and repairs")
+        right.legend(loc="upper left", ncols=2)
+        right.grid(axis="x", visible=False)
+        top = max(1, int((repaired + unrepaired).max(initial=0)))
+        right.set_ylim(0, nice_ceiling(1.3 * top))
+    return fig
 
 
 # ---------------------------------------------------------------------------------- one relationship

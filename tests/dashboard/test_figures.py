@@ -10,7 +10,7 @@ from alliancesim.dashboard import figures as F
 from alliancesim.dashboard.clinic import DashboardClinic
 from alliancesim.dashboard.digest import digest, rolling_mean
 from alliancesim.model import AllianceModel
-from alliancesim.tables import relationship_table, session_table, weekly_table
+from alliancesim.tables import relationship_table, rupture_table, session_table, weekly_table
 
 from .conftest import JPEG_SIGNATURE, PNG_SIGNATURE
 
@@ -159,3 +159,41 @@ def test_the_handover_tab_counts_down_to_the_retirement():
     assert "4 weeks</b> until the handover" in handover_html(model) and "on notice now" in handover_html(model)
     model.run(weeks=10)
     assert "as-countdown" not in handover_html(model)
+
+
+def test_dropout_bars_count_the_dropouts_of_the_relationship_table(retired):
+    rels = relationship_table(retired)
+    dropped = rels.loc[rels["end_reason"] == "dropout", "sessions"].to_numpy()
+    bars = F.dropout_by_session(retired)
+    assert len(bars) == F.DROPOUT_SESSIONS_SHOWN and bars.sum() == len(dropped) > 5
+    for k in range(1, F.DROPOUT_SESSIONS_SHOWN):
+        assert bars[k - 1] == np.count_nonzero(dropped == k)
+    assert bars[-1] == np.count_nonzero(dropped >= F.DROPOUT_SESSIONS_SHOWN)
+
+
+@pytest.mark.parametrize("weeks_per_bar", [4, 13])
+def test_rupture_bars_count_each_rupture_once_in_the_period_it_opened(retired, weeks_per_bar):
+    table = rupture_table(retired)
+    starts, repaired, unrepaired = F.ruptures_by_period(retired, weeks_per_bar)
+    assert len(starts) == -(-retired.week // weeks_per_bar) and starts[0] == 1
+    assert repaired.sum() + unrepaired.sum() == len(table) > 10
+    assert repaired.sum() == int(table["resolved"].sum())
+    first = table[table["week"] <= weeks_per_bar]
+    assert repaired[0] + unrepaired[0] == len(first)
+
+
+def test_running_repaired_share_stays_a_share(retired):
+    series = F.with_running_shares(digest(retired).weekly())
+    share = series["repaired_so_far"]
+    table = weekly_table(retired)
+    opened = table["ruptures"].cumsum().to_numpy()
+    assert np.isnan(share[opened == 0]).all()
+    known = share[opened > 0]
+    assert len(known) and (known >= 0).all() and (known <= 100).all()
+    assert known[-1] == pytest.approx(100 * min(table["repairs"].sum(), opened[-1]) / opened[-1])
+
+
+def test_patterns_figure_draws_with_and_without_data(retired):
+    assert F.png(F.patterns_figure(retired)).startswith(PNG_SIGNATURE)
+    fresh = DashboardClinic({"years": 1.0, "n_therapists": 3, "initial_clients": 10, "population": 500})
+    assert F.png(F.patterns_figure(fresh)).startswith(PNG_SIGNATURE)  # week 0: no dropouts, no ruptures

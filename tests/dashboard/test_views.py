@@ -58,6 +58,17 @@ def test_each_view_draws_its_picture(render_dashboard, tab, picture):
     assert page.png(picture).startswith(PNG_SIGNATURE)
 
 
+def test_over_time_shows_when_clients_drop_out_and_the_ruptures_repaired(render_dashboard):
+    page = render_dashboard()
+    page.weeks_per_update(26)
+    page.step()
+    page.tab("Over time")
+    png = page.png("patterns")
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+    page.step()
+    assert page.png("patterns") != png  # a later week: more dropouts and ruptures to count
+
+
 def test_relationship_inspector_draws_the_chosen_pair(render_dashboard):
     page = render_dashboard()
     page.step(12)
