@@ -21,6 +21,7 @@ import solara
 from ..params import ParameterError
 from .clinic import LIVE_MODELS, Settings
 from .urlstate import AddressBar, Setup, setup_from_query
+from .compare import CompareRunner
 from .controller import Clock, ResetRefused, RunButtons, RunControls, use_clock
 from .controls import SettingsPanel
 from .info import InfoView
@@ -28,6 +29,7 @@ from .predict import Guesses, PredictPanel
 from .spread import SpreadRunner
 from .views import (
     ClinicMapView,
+    CompareView,
     EventLogView,
     ExportView,
     HandoverView,
@@ -210,6 +212,7 @@ TABS = (
     ("Event log", "mdi-format-list-bulleted"),
     ("Handover", "mdi-account-switch"),
     ("Run N times", "mdi-chart-scatter-plot"),
+    ("Compare", "mdi-compare-horizontal"),
     ("Export", "mdi-content-save"),
     ("Info", "mdi-information-outline"),
 )
@@ -224,7 +227,8 @@ CSS += "".join(
 
 
 @solara.component
-def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner, guesses: Guesses):
+def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner, guesses: Guesses,
+             compare: CompareRunner):
     clock.generation.value  # noqa: B018 - a Reset (a new generation) redraws the main area
     model = clock.model
     hub = clock.hub
@@ -244,7 +248,7 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
             if tab == 0:
                 with solara.Div(classes=["as-map-page"]):
                     with solara.Div(classes=["as-map-block"]):
-                        ClinicMapView(model, hub)
+                        ClinicMapView(model, ui, hub)
                     with solara.Div(classes=["as-side-column"]):
                         solara.HTML(tag="div", classes=["as-caption"], unsafe_innerHTML="Newest events")
                         RecentEvents(model, hub)
@@ -255,10 +259,12 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
             elif tab == 3:
                 EventLogView(model, ui, hub)
             elif tab == 4:
-                HandoverView(model, hub)
+                HandoverView(model, compare, hub)
             elif tab == 5:
                 SpreadView(settings, ui, runner)
             elif tab == 6:
+                CompareView(model, ui, compare)
+            elif tab == 7:
                 ExportView(model, ui, runner)
             else:
                 InfoView(model.spec.preset)
@@ -282,6 +288,7 @@ def Page():
     ui = solara.use_memo(view_state, [])
     runner = solara.use_memo(SpreadRunner, [])
     guesses = solara.use_memo(Guesses, [])
+    compare = solara.use_memo(CompareRunner, [])
     solara.Style(CSS)
     solara.Title("alliancesim dashboard")
     with solara.AppBar():
@@ -290,7 +297,7 @@ def Page():
     with solara.Sidebar():
         RunControls(clock, clock.model)
         SettingsPanel(settings, clock.model.spec)
-    MainArea(clock, settings, ui, runner, guesses)
+    MainArea(clock, settings, ui, runner, guesses, compare)
     SetupInAddress(settings, ui, clock)
 
 

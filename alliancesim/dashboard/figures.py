@@ -786,3 +786,98 @@ def spread_figure(results: list[dict], title: str, width: float = 13.0, height: 
         fig.text(0.01, 0.96, title, fontsize=15, fontweight="bold", va="center")
         fig.text(0.01, 0.915, "one dot per run (seed); black bar: median", fontsize=12, color=GREY, va="center")
     return fig
+
+
+# ---------------------------------------------------------------------------------- side by side
+#: Colour and line style of the first, second and third setup in a comparison.
+COMPARE_STYLES = ((BLUE, "-"), (ORANGE, "--"), (GREEN, ":"))
+#: The panels of a comparison: title, weekly column, smoothing (as in SERIES_PANELS), y range, unit.
+COMPARE_PANELS = (
+    ("Clients on the books", "clients_on_books", 1, None, "clients"),
+    ("Mean alliance", "mean_alliance", 8, (0.0, 1.0), "0-1 scale, 8-week mean"),
+    ("Ruptures repaired so far", "repaired_so_far", 1, (0.0, 100.0), "% of ruptures"),
+    ("Dropouts", "dropouts", 0, None, "running total"),
+    ("Therapist burnout", "mean_burnout", 1, (0.0, 1.0), "0-1 scale"),
+)
+
+
+def handover_outcome_bars(ax, runs, labels: list[str]) -> None:
+    """On ``ax``: one bar per run, the % of handed-over clients who stayed, moved or stopped."""
+    y = np.arange(len(runs))[::-1].astype(float)
+    left = np.zeros(len(runs))
+    totals = np.array([sum(r.handover_counts().values()) for r in runs], dtype=float)
+    for outcome in OUTCOMES:
+        colour, words = OUTCOME_STYLE[outcome]
+        counts = np.array([r.handover_counts()[outcome] for r in runs], dtype=float)
+        share = np.where(totals > 0, 100 * counts / np.maximum(totals, 1), 0.0)
+        ax.barh(y, share, left=left, color=colour, label=words, height=0.6)
+        for yi, li, si in zip(y, left, share, strict=True):
+            if si >= 8:
+                ax.text(li + si / 2, yi, f"{si:.0f}%", ha="center", va="center", color="white", fontsize=13,
+                        fontweight="bold")
+        left += share
+    ax.set_yticks(y, [f"{label}\n({int(n)} clients)" if n else f"{label}\n(no handover)"
+                      for label, n in zip(labels, totals, strict=True)])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of the clients handed over")
+    ax.set_title("Handover outcomes")
+    ax.grid(visible=False)
+
+
+def compare_figure(runs, width: float = 13.0, height: float = 7.6) -> Figure:
+    """Two or three runs with the same seed: their key weekly lines overlaid, and handover outcomes."""
+    if not runs:
+        return message_figure("Nothing compared yet.")
+    with styled():
+        fig = new_figure(width, height)
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.82, bottom=0.08, wspace=0.3, hspace=0.42)
+        axes = fig.subplots(2, 3)
+        for ax, (title, column, smooth, ylim, unit) in zip(axes.flat, COMPARE_PANELS, strict=False):
+            for run, (colour, style) in zip(runs, COMPARE_STYLES, strict=False):
+                series = with_running_shares(run.weekly)
+                values = smoothed(series.get(column, np.zeros(0)), smooth)
+                ax.plot(series["week"], values, color=colour, ls=style, label=run.label)
+            ax.set_title(title)
+            ax.set_ylabel(unit, fontsize=11)
+            if ylim:
+                ax.set_ylim(*ylim)
+            else:
+                ax.set_ylim(bottom=0)
+        for ax in axes[1, :2]:
+            ax.set_xlabel("week")
+        labels = [f"{'ABC'[i]}: {r.label}" for i, r in enumerate(runs)]
+        handover_outcome_bars(axes[1, 2], runs, ["ABC"[i] for i in range(len(runs))])
+        handles = [Line2D([], [], color=c, ls=s, lw=3, label=label)
+                   for (c, s), label in zip(COMPARE_STYLES, labels, strict=False)]
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.01, 0.995), ncols=len(runs), fontsize=13)
+        outcomes = [Patch(color=OUTCOME_STYLE[o][0], label=OUTCOME_STYLE[o][1]) for o in OUTCOMES]
+        fig.legend(handles=outcomes, loc="upper left", bbox_to_anchor=(0.01, 0.945), ncols=3, fontsize=12,
+                   title="handover outcomes:", title_fontsize=12, alignment="left")
+    return fig
+
+
+def policies_figure(runs, width: float = 13.0) -> Figure:
+    """The same clinic and seed under each handover policy: where the clients went, and the median
+    weeks until the new alliances recovered."""
+    height = 1.9 + 0.75 * len(runs)
+    with styled():
+        fig = new_figure(width, height)
+        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.45 / height, bottom=1.3 / height, wspace=0.08)
+        shares, recover = fig.subplots(1, 2, width_ratios=(2.2, 1.0))
+        labels = [r.label.removeprefix("handover: ") for r in runs]
+        handover_outcome_bars(shares, runs, labels)
+        y = np.arange(len(runs))[::-1].astype(float)
+        weeks = np.array([r.metrics.get("recovery_weeks", np.nan) for r in runs], dtype=float)
+        recover.barh(y, np.nan_to_num(weeks), color=SKY, height=0.6)
+        for yi, w in zip(y, weeks, strict=True):
+            recover.text(0.3 if not np.isfinite(w) else w + 0.3, yi, "–" if not np.isfinite(w) else f"{w:.0f}",
+                         va="center", fontsize=13)
+        recover.set_yticks(y, [""] * len(runs))
+        recover.set_ylim(shares.get_ylim())
+        recover.set_xlim(0, nice_ceiling(1.3 * max(1.0, float(np.nanmax(weeks, initial=1.0)))))
+        recover.set_title("Weeks to recover (median)")
+        recover.set_xlabel("weeks to 90% of the old alliance")
+        recover.grid(visible=False)
+        handles = [Patch(color=OUTCOME_STYLE[o][0], label=OUTCOME_STYLE[o][1]) for o in OUTCOMES]
+        fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=12, bbox_to_anchor=(0.5, 0.0))
+    return fig
