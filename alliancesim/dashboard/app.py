@@ -134,9 +134,14 @@ CSS = """
 .as-event-limit { max-width: 110px; }
 .as-event-search { min-width: min(380px, 100%); }
 .as-pair-picker { max-width: 100%; }
-.as-predict { background: #f7f2fa; border-left: 6px solid #CC79A7; border-radius: 4px; padding: 6px 12px;
-              margin: 2px 0 6px 0; min-width: 0; }
+.as-predict.v-expansion-panels { margin: 2px 0 6px 0; min-width: 0; }
+.as-predict .v-expansion-panel { background: #f7f2fa !important; border-left: 6px solid #CC79A7; border-radius: 4px; }
+.as-predict .v-expansion-panel-header { min-height: 40px !important; padding: 6px 12px; }
+.as-predict .v-expansion-panel-content__wrap { padding: 0 12px 8px 12px; }
 .as-predict-title { font-size: 17px; font-weight: 700; color: #222; }
+.as-predict-header .v-sheet { background: transparent !important; }
+.as-predict-status { font-size: 16px; color: #555; }
+.as-map-mode .v-btn { text-transform: none !important; letter-spacing: 0 !important; font-size: 16px !important; }
 .as-question { padding: 2px 0 4px 0; min-width: 0; }
 .as-question-ask { font-size: 16px; color: #222; overflow-wrap: anywhere; margin-bottom: 4px; }
 .as-choices.v-btn-toggle { flex-wrap: wrap; height: auto !important; max-width: 100%; background: none !important; }

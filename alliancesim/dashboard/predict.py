@@ -60,16 +60,30 @@ def answer_html(model, question: Question, guess: int | None) -> str:
 
 
 class Guesses:
-    """One browser session's guesses: ``{(preset name, question number): choice number}``."""
+    """One browser session's guesses: ``{(preset name, question number): choice number}``, and
+    whether the questions are open on the page (a student may fold them away to see more map)."""
 
     def __init__(self) -> None:
         self.value = solara.reactive({})
+        self.open = solara.reactive(True)
 
     def of(self, preset_name: str, k: int) -> int | None:
         return self.value.value.get((preset_name, k))
 
     def set(self, preset_name: str, k: int, choice: int) -> None:
         self.value.set({**self.value.value, (preset_name, k): int(choice)})
+
+
+def status_html(model, questions, guesses: list[int | None]) -> str:
+    """The folded panel's one line: how many guesses are in, and at the end how many were right."""
+    values = [measured(model, q) for q in questions]
+    n = len(questions)
+    if values[0] is None:
+        made = sum(g is not None for g in guesses)
+        return (f"<span class='as-predict-status'>{made} of {n} guessed</span>" if n > 1 else
+                f"<span class='as-predict-status'>{'guess made' if made else 'make a guess before ▶'}</span>")
+    right = sum(g is not None and q.choice_of(v) == g for q, v, g in zip(questions, values, guesses, strict=True))
+    return f"<span class='as-predict-status'>the run is over: {right} of {n} guessed right</span>"
 
 
 @solara.component
@@ -79,12 +93,19 @@ def PredictPanel(model, guesses: Guesses, hub: LiveHub | None = None):
     questions = preset(name).questions
     if not questions:
         return
-    with solara.Column(classes=["as-predict"], gap="4px"):
-        solara.HTML(tag="div", classes=["as-predict-title"],
-                    unsafe_innerHTML="Predict, then run" if len(questions) == 1
-                    else f"Predict, then run ({len(questions)} questions)")
-        for k, question in enumerate(questions):
-            QuestionRow(model, name, k, question, guesses, hub)
+    picked = [guesses.of(name, k) for k in range(len(questions))]
+    title = "Predict, then run" + (f" ({len(questions)} questions)" if len(questions) > 1 else "")
+    with solara.v.ExpansionPanels(v_model=0 if guesses.open.value else None, flat=True, class_="as-predict",
+                                  on_v_model=lambda i: guesses.open.set(i == 0)):
+        with solara.v.ExpansionPanel():
+            with solara.v.ExpansionPanelHeader(class_="as-predict-header"):
+                with solara.Row(gap="12px", style={"align-items": "baseline", "flex-wrap": "wrap"}):
+                    solara.HTML(tag="span", classes=["as-predict-title"], unsafe_innerHTML=title)
+                    # follows the clock: says "the run is over" in the week it ends, even folded away
+                    LiveHTML(hub, lambda: status_html(model, questions, picked), tag="span")
+            with solara.v.ExpansionPanelContent():
+                for k, question in enumerate(questions):
+                    QuestionRow(model, name, k, question, guesses, hub)
 
 
 @solara.component

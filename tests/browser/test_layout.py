@@ -19,7 +19,8 @@ LONGEST = max((presets.load(n) for n in presets.names()), key=lambda p: len(p.ti
 
 # Boxes of everything a student reads in the main area, by CSS selector (all matches).
 MAIN_PARTS = [".as-kpi", ".as-running", ".as-tab", ".as-map svg", ".as-map-legend", ".as-map-caption",
-              ".as-side-column .as-caption", ".as-recent li", ".as-predict", ".as-question-ask", ".as-choice"]
+              ".as-side-column .as-caption", ".as-recent li", ".as-predict", ".as-question-ask", ".as-choice",
+              ".as-map-mode"]
 # Text that must be at least MIN_LABEL_PX.
 LABELS = [".as-kpi-label", ".v-tab", ".as-events li", ".as-caption", ".as-legend li", ".as-week-line",
           ".as-summary", ".as-notice li", ".v-navigation-drawer .v-label", ".as-group-title", ".as-help",
@@ -60,7 +61,7 @@ def check_on_screen_and_apart(page, width: int, parts: list[str]) -> list[dict]:
         for b in tiles[i + 1:]:
             assert not overlaps(a, b), f"tiles overlap: {a} {b}"
     blocks = [b for b in found if b["sel"] in (".as-map svg", ".as-map-legend", ".as-side-column .as-caption",
-                                               ".as-running", ".as-predict", ".as-tab")]
+                                               ".as-running", ".as-predict", ".as-tab", ".as-map-mode")]
     choices = [b for b in found if b["sel"] == ".as-choice"]
     for i, a in enumerate(choices):  # the answers to pick wrap onto lines of their own, never on top
         for b in choices[i + 1:]:

@@ -63,6 +63,9 @@ def test_guess_then_run_shows_the_measured_answer_beside_the_guess(render_dashbo
     assert f"your guess: {question.choices[0]} {verdict}" in text
     choose(page, 1, question.choice_of(share))  # the other verdict, for the right choice
     assert "✔ right" in question_text(page)
+    panel = page.with_class("as-predict", v.ExpansionPanels)[0]
+    panel.v_model = None  # folded away: the one-line status still tells how the guesses did
+    assert "the run is over: 1 of 2 guessed right" in _all_text(page.with_class("as-predict")[0])
 
 
 def test_a_preset_without_questions_shows_no_panel(render_dashboard):
