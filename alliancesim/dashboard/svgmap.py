@@ -30,7 +30,10 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from .digest import model_lock
+import numpy as np
+
+from ..readout import readout
+from .digest import digest, model_lock
 from .figures import ALLIANCE_CMAP, BLACK, BURNOUT_BANDS, GREY, INK, LIGHT, PURPLE, VERMILLION, burnout_colour
 
 
@@ -77,7 +80,11 @@ def therapist_positions(sites, town_km: float, therapists: list[tuple[str, int]]
 
 
 def map_state(model) -> MapState:
-    """Read the clinic as it is now (under the model's lock)."""
+    """Read the clinic as it is now (under the model's lock).
+
+    Read as whole columns of the record tables (:mod:`alliancesim.readout`), not client by
+    client: this runs every week for every student on the map tab.
+    """
     with model_lock(model):
         sites = [(float(x), float(y)) for x, y in model.site_xy]
         state = MapState(int(model.week), int(model.horizon), float(model.params.town_radius_km), sites)
@@ -88,24 +95,32 @@ def map_state(model) -> MapState:
             left = t.left_week is not None
             state.therapists.append((t.label, x, y, "white" if left else burnout_colour(float(t.burnout)),
                                      bool(t.on_notice), left))
-        for c in model.clients():
-            hx, hy = c.home
-            state.clients.append((float(hx), float(hy), c.paused_until is not None))
-            r = c.relationship
-            tx, ty = pos[r.therapist.label]
-            if r.open_rupture is not None:
-                kind = "rupture"
-                state.open_ruptures += 1
-            elif r.predecessor is not None:
-                kind = "handover"
-            else:
-                kind = "plain"
-            state.lines.append((tx, ty, float(hx), float(hy), kind, float(r.alliance or 0.0)))
-            state.links.append((float(hx), float(hy), int(r.therapist.site), kind, float(r.alliance or 0.0)))
-            old = r.predecessor
-            if old is not None:
-                ox, oy = pos[old.therapist.label]
-                state.lines.append((ox, oy, float(hx), float(hy), "ended", 0.0))
+        read = readout(model)
+        clients, rels = read.clients, read.relationships
+        on = np.flatnonzero(clients["relationship"] >= 0)  # on the books, in order of arrival
+        rel = clients["relationship"][on]
+        home_x, home_y = clients["home_x"][on].tolist(), clients["home_y"][on].tolist()
+        paused = (clients["paused_until"][on] >= 0).tolist()
+        therapist = rels["therapist"][rel]
+        room = read.therapists["site"][therapist].tolist()
+        alliance = ((rels["bond"][rel] + rels["goal"][rel] + rels["task"][rel]) / 3.0).tolist()
+        ruptured = (rels["open_episode"][rel] >= 0).tolist()
+        before = digest(model).predecessor_rows()[rel]
+        before_therapist = np.where(before >= 0, rels["therapist"][np.maximum(before, 0)], -1).tolist()
+        labels = read.therapist_labels
+        therapist = therapist.tolist()
+    xy = {i: pos[label] for i, label in enumerate(labels)}
+    for hx, hy, p, t, site, a, rup, old in zip(home_x, home_y, paused, therapist, room, alliance, ruptured,
+                                               before_therapist, strict=True):
+        state.clients.append((hx, hy, p))
+        tx, ty = xy[t]
+        kind = "rupture" if rup else ("handover" if old >= 0 else "plain")
+        state.open_ruptures += rup
+        state.lines.append((tx, ty, hx, hy, kind, a))
+        state.links.append((hx, hy, site, kind, a))
+        if old >= 0:
+            ox, oy = xy[old]
+            state.lines.append((ox, oy, hx, hy, "ended", 0.0))
     return state
 
 

@@ -197,3 +197,20 @@ def test_patterns_figure_draws_with_and_without_data(retired):
     assert F.png(F.patterns_figure(retired)).startswith(PNG_SIGNATURE)
     fresh = DashboardClinic({"years": 1.0, "n_therapists": 3, "initial_clients": 10, "population": 500})
     assert F.png(F.patterns_figure(fresh)).startswith(PNG_SIGNATURE)  # week 0: no dropouts, no ruptures
+
+
+def test_map_reads_each_client_as_the_model_objects_say(retired):
+    from alliancesim.dashboard.svgmap import map_state
+
+    state = map_state(retired)
+    clients = list(retired.clients())
+    assert [(x, y) for x, y, _ in state.clients] == [tuple(map(float, c.home)) for c in clients]
+    assert [p for _, _, p in state.clients] == [c.paused_until is not None for c in clients]
+    kinds = ["rupture" if c.relationship.open_rupture is not None else
+             "handover" if c.relationship.predecessor is not None else "plain" for c in clients]
+    assert [k for *_, k, _ in state.links] == kinds and "handover" in kinds and "rupture" in kinds
+    assert [room for _, _, room, _, _ in state.links] == [c.relationship.therapist.site for c in clients]
+    np.testing.assert_allclose([a for *_, a in state.links], [c.relationship.alliance for c in clients])
+    assert state.open_ruptures == kinds.count("rupture")
+    assert sum(1 for line in state.lines if line[4] == "ended") == sum(
+        1 for c in clients if c.relationship.predecessor is not None)
