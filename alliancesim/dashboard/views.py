@@ -497,7 +497,7 @@ def SpreadResultView(result):
 def compare_partner(name: str, chosen: str | None) -> str:
     """The preset to compare with: the person's choice, else the preset's natural partner."""
     names = presets.names()
-    if chosen in names:
+    if chosen in names and chosen != name:
         return chosen
     partner = PARTNERS.get(name, "default")
     return partner if partner in names and partner != name else next(n for n in names if n != name)

@@ -155,7 +155,7 @@ def test_export_writes_csv_tables_and_png_pictures(render_dashboard, tmp_path):
         rows = list(csv.DictReader(fh))
     assert [int(r["week"]) for r in rows] == list(range(1, 11))
     pictures = [name for name in files if name.endswith(".png")]
-    assert {"clinic_map.png", "over_time.png", "handover.png"} <= set(pictures)
+    assert {"clinic_map.png", "over_time.png", "handover.png", "dropouts_and_ruptures.png"} <= set(pictures)
     assert any(name.startswith("relationship_") for name in pictures)
     for name in pictures:
         assert files[name].read_bytes().startswith(PNG_SIGNATURE)
