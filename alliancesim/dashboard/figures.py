@@ -502,45 +502,86 @@ def bar_weeks(horizon: int) -> tuple[int, str]:
     return (4, "month") if horizon <= 104 else (13, "quarter")
 
 
-def patterns_figure(model, width: float = 13.0, height: float = 4.2) -> Figure:
+class PatternsPainter(Painter):
     """Two pictures a trainer asked for: when clients drop out (by session number), and ruptures
-    per month or quarter with how many of them were repaired."""
-    with model_lock(model):
-        drops = dropout_by_session(model)
-        step, period = bar_weeks(model.horizon)
-        starts, repaired, unrepaired = ruptures_by_period(model, step)
-        week = model.week
-    with styled():
-        fig = new_figure(width, height)
-        fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.2, wspace=0.22)
-        left, right = fig.subplots(1, 2)
-        x = np.arange(1, DROPOUT_SESSIONS_SHOWN + 1)
-        left.bar(x, drops, color=VERMILLION, width=0.75)
-        left.set_xticks(x, [str(k) for k in x[:-1]] + [f"{x[-1]}+"])
-        left.set_xlabel("sessions held before the client stopped coming")
-        left.set_ylabel("clients")
-        total = int(drops.sum())
-        early = int(drops[:2].sum())
-        left.set_title("When clients drop out" + (f": {100 * early / total:.0f}% after session 1 or 2"
-                                                   if total else ""))
-        if not total:
-            left.text(0.5, 0.5, "no dropouts yet", ha="center", va="center", color=GREY, fontsize=15,
-                      transform=left.transAxes)
-        left.grid(axis="x", visible=False)
-        opened = int(repaired.sum() + unrepaired.sum())
-        right.bar(starts, repaired, width=step * 0.85, align="edge", color=GREEN, label="repaired")
-        right.bar(starts, unrepaired, bottom=repaired, width=step * 0.85, align="edge", color=VERMILLION,
-                  label="not repaired (yet)")
-        right.set_xlim(1, max(len(starts) * step, 52) + 1)
-        right.set_xlabel(f"week the rupture opened (one bar a {period})")
-        right.set_ylabel(f"ruptures per {period}")
-        right.set_title(f"Ruptures and repairs: {100 * repaired.sum() / opened:.0f}% repaired so far" if opened
-                        else "Ruptures and repairs")
-        right.legend(loc="upper left", ncols=2)
-        right.grid(axis="x", visible=False)
-        top = max(1, int((repaired + unrepaired).max(initial=0)))
-        right.set_ylim(0, nice_ceiling(1.3 * top))
-    return fig
+    per month or quarter with how many of them were repaired.
+
+    The bars of the whole run exist from the start (empty); a week only changes their
+    heights and the two titles, drawn over the saved background.
+    """
+
+    def __init__(self, horizon: int, width: float = 13.0, height: float = 4.2) -> None:
+        with styled():
+            fig = new_figure(width, height)
+            super().__init__(fig)
+            fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.2, wspace=0.22)
+            self.horizon = max(1, int(horizon))
+            left, right = self.left, self.right = fig.subplots(1, 2)
+            x = np.arange(1, DROPOUT_SESSIONS_SHOWN + 1)
+            self.drop_bars = [self.live(b) for b in left.bar(x, np.zeros(len(x)), color=VERMILLION, width=0.75)]
+            left.set_xticks(x, [str(k) for k in x[:-1]] + [f"{x[-1]}+"])
+            left.set_xlabel("sessions held before the client stopped coming")
+            left.set_ylabel("clients")
+            left.grid(axis="x", visible=False)
+            self.left_title = self.live(left.set_title("When clients drop out"))
+            self.no_dropouts = self.live(left.text(0.5, 0.5, "no dropouts yet", ha="center", va="center",
+                                                   color=GREY, fontsize=15, transform=left.transAxes))
+            self.step, self.period = bar_weeks(self.horizon)
+            starts = np.arange(math.ceil(self.horizon / self.step)) * self.step + 1
+            zeros = np.zeros(len(starts))
+            kw = {"width": self.step * 0.85, "align": "edge"}
+            self.repaired = [self.live(b) for b in right.bar(starts, zeros, color=GREEN, label="repaired", **kw)]
+            self.unrepaired = [self.live(b) for b in right.bar(starts, zeros, color=VERMILLION,
+                                                              label="not repaired (yet)", **kw)]
+            right.set_xlabel(f"week the rupture opened (one bar a {self.period})")
+            right.set_ylabel(f"ruptures per {self.period}")
+            right.legend(loc="upper left", ncols=2)
+            right.grid(axis="x", visible=False)
+            self.right_title = self.live(right.set_title("Ruptures and repairs"))
+            self._key: tuple = ()
+
+    def background_key(self) -> object:
+        return self._key
+
+    def update(self, model) -> PatternsPainter:
+        with model_lock(model):
+            drops = dropout_by_session(model)
+            _, repaired, unrepaired = ruptures_by_period(model, self.step)
+            week = model.week
+        with self.lock:
+            for bar, h in zip(self.drop_bars, drops, strict=True):
+                bar.set_height(h)
+            total, early = int(drops.sum()), int(drops[:2].sum())
+            self.left_title.set_text("When clients drop out" + (f": {100 * early / total:.0f}% after session 1 "
+                                                                "or 2" if total else ""))
+            self.no_dropouts.set_visible(total == 0)
+            n = len(repaired)
+            for k, (a, b) in enumerate(zip(self.repaired, self.unrepaired, strict=True)):
+                ra, ub = (float(repaired[k]), float(unrepaired[k])) if k < n else (0.0, 0.0)
+                a.set_height(ra)
+                b.set_y(ra)
+                b.set_height(ub)
+            opened = int(repaired.sum() + unrepaired.sum())
+            self.right_title.set_text(f"Ruptures and repairs: {100 * repaired.sum() / opened:.0f}% repaired so far"
+                                      if opened else "Ruptures and repairs")
+            # axes grow in steps (each step redraws the background), never shrink within a run
+            left_top = nice_ceiling(1.3 * max(1, int(drops.max(initial=0))))
+            right_top = nice_ceiling(1.3 * max(1, int((repaired + unrepaired).max(initial=0))))
+            xmax = growing_limit(max(week, 1), min(52.0, self.horizon), float(self.horizon))
+            self.left.set_ylim(0, left_top)
+            self.right.set_ylim(0, right_top)
+            self.right.set_xlim(1, xmax + 1)
+            self._key = (left_top, right_top, xmax)
+            self.caption = f"Week {week}: {total} dropouts, {opened} ruptures so far"
+        return self
+
+
+def patterns_figure(model) -> Figure:
+    """The patterns picture as a whole figure (for exports)."""
+    painter = PatternsPainter(model.horizon).update(model)
+    for artist in painter._dynamic:
+        artist.set_animated(False)
+    return painter.fig
 
 
 # ---------------------------------------------------------------------------------- one relationship

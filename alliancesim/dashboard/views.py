@@ -196,23 +196,15 @@ def OverTimeView(model, hub: LiveHub | None = None):
     PatternsPicture(model, hub)
 
 
-#: While the clinic plays, the patterns picture (drawn whole, about 0.2 s) is redrawn at most this often.
-PATTERNS_INTERVAL = 3.0
-
-
 @solara.component
 def PatternsPicture(model, hub: LiveHub | None = None):
     """When clients drop out (by session number), and ruptures per month with how many were repaired."""
-    drawn = solara.use_ref(None)
+    painter = solara.use_memo(lambda: F.PatternsPainter(model.horizon), [model])
 
     def content():
-        with model_lock(model):
-            week = model.week
-        if drawn.current is None or drawn.current[0] != week:  # a new week: draw again
-            drawn.current = (week, F.png(F.patterns_figure(model)))
-        return drawn.current[1], "png", ""
+        return painter.update(model).frame(), "png", ""
 
-    LiveImage(hub, content, "patterns", min_interval=PATTERNS_INTERVAL)
+    LiveImage(hub, content, "patterns", min_interval=SLOW_VIEW_INTERVAL)
 
 
 # ---------------------------------------------------------------------------------- one relationship
