@@ -31,6 +31,11 @@ from .svgmap import LINE_MODES, legend_html, map_state, map_svg
 
 #: How the map draws relationships when a page opens (legible after a year of arrivals).
 MAP_DEFAULT = "by neighbourhood"
+#: While the clinic plays, the map and the newest events are redrawn at most this often (seconds);
+#: the week and the headline tiles follow every week.  A class of twenty playing at once sends a
+#: browser (often on the same laptop as the server) half as many maps to draw; after a Step and
+#: when play stops, every view shows the current week at once.
+MAP_INTERVAL = 0.4
 
 TOPIC_COLOURS = {
     "ruptures and repairs": F.VERMILLION,
@@ -153,7 +158,7 @@ def ClinicMapView(model, ui: ViewState | None = None, hub: LiveHub | None = None
             solara.Text("Relationships:", classes=["as-help"])
             solara.ToggleButtonsSingle(value=words, values=list(LINE_MODES), on_value=ui.map_lines.set)
     with solara.Row(classes=["as-map-row"], gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        LiveHTML(hub, lambda: map_html(model, mode), classes=["as-map"])
+        LiveHTML(hub, lambda: map_html(model, mode), classes=["as-map"], min_interval=MAP_INTERVAL)
         solara.HTML(tag="div", classes=["as-map-legend"], unsafe_innerHTML=legend_html(mode))
 
 
@@ -162,7 +167,7 @@ def RecentEvents(model, hub: LiveHub | None = None, limit: int = 14):
     """The newest events, as sentences: the story the map is telling."""
     LiveHTML(hub, lambda: events_html(digest(model).events(limit=limit),
                                       empty="Nothing has happened yet: press Step or ▶."),
-             classes=["as-recent"])
+             classes=["as-recent"], min_interval=MAP_INTERVAL)
 
 
 def events_html(events: list, empty: str = "No events match.") -> str:
