@@ -261,6 +261,9 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
                      help=f"runs (seeds 1..k) per particle (default {d.fit_seeds})")
     fit.add_argument("--min-epsilon", type=_number, default=d.min_epsilon,
                      help="stop early once the acceptance threshold is this low (band half-widths, default 0)")
+    fit.add_argument("--prior-width", type=_number, default=None, metavar="W",
+                     help="a local fit: each prior W (0-1) times its full range wide, centred on the current "
+                          "default (default: the full ranges)")
     fit.add_argument("--seed", type=_positive_int, default=d.seed, help="seed of the sampler (default 1)")
     fit.add_argument("--dask", default=None, metavar="ADDRESS",
                      help="evaluate particles on this Dask scheduler (e.g. tcp://host:8786)")
@@ -323,7 +326,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(f"--jobs {jobs} is out of range: allowed 1 or more")
     if args.fit:
         return _cmd_fit(args, jobs)
-    fit_only = [o for o, v in (("--dask", args.dask is not None),) if v]
+    fit_only = [o for o, v in (("--dask", args.dask is not None), ("--prior-width", args.prior_width is not None)) if v]
     if fit_only:
         raise CliError(f"{fit_only[0]} needs --fit")
     seeds = 20 if args.seeds is None else args.seeds
@@ -360,7 +363,8 @@ def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:
     settings = FitSettings(population=args.population, generations=args.generations, fit_seeds=args.fit_seeds,
                            years=args.years if args.years is not None else d.years,
                            table_seeds=args.seeds if args.seeds is not None else d.table_seeds, jobs=jobs,
-                           seed=args.seed, min_epsilon=args.min_epsilon, dask=args.dask)
+                           seed=args.seed, min_epsilon=args.min_epsilon, dask=args.dask,
+                           prior_width=args.prior_width)
     info = fit(settings, args.out or "calibration-fit", log=lambda line: print(line, flush=True))
     out = args.out or "calibration-fit"
     print((Path(out) / "posterior.md").read_text(), end="")

@@ -151,6 +151,24 @@ class FitSettings:
     min_epsilon: float = 0.0
     dask: str | None = None
     free: tuple[FreeParameter, ...] = field(default=FREE_PARAMETERS)
+    #: None: each prior is the free parameter's whole range.  A share w in (0, 1]: a local fit,
+    #: each prior a window w times as wide as that range, centred on the current default (and
+    #: moved inside the range where it would stick out): it refines the defaults and measures
+    #: their uncertainty at a small fraction of a full fit's cost.
+    prior_width: float | None = None
+
+    def priors(self) -> tuple[FreeParameter, ...]:
+        """The free parameters with the priors this fit uses (see ``prior_width``)."""
+        if self.prior_width is None:
+            return tuple(self.free)
+        out = []
+        for p in self.free:
+            width = self.prior_width * (p.high - p.low)
+            low = min(max(p.low, float(REGISTRY[p.name].default) - width / 2), p.high - width)
+            out.append(FreeParameter(p.name, low, low + width,
+                                     f"{p.why} (local fit: {self.prior_width:g} of {p.low:g} to {p.high:g}, "
+                                     f"centred on the default)"))
+        return tuple(out)
 
     def check(self) -> None:
         """Raise :class:`ParameterError` naming the first setting out of range."""
@@ -163,6 +181,9 @@ class FitSettings:
             raise ParameterError(f"seed={self.seed} is out of range: allowed 0 or more")
         if self.min_epsilon < 0 or not math.isfinite(self.min_epsilon):
             raise ParameterError(f"min_epsilon={self.min_epsilon} is out of range: allowed 0 or more")
+        if self.prior_width is not None and not (0.0 < self.prior_width <= 1.0):
+            raise ParameterError(f"prior_width={self.prior_width} is out of range: allowed above 0 up to 1 "
+                                 "(share of each free parameter's range)")
         check_free_parameters(self.free)
         if self.years is not None:
             REGISTRY["years"].check(self.years)
@@ -188,7 +209,7 @@ def estimate_text(settings: FitSettings, seconds: float) -> str:
     high = settings.population * (1 + 10 * settings.generations) * per
     table = settings.table_seeds * seconds / settings.fit_seeds / (workers or 1)
     who = f"{workers} job{'s' if workers != 1 else ''}" if workers else "one Dask worker (divide by their number)"
-    return (f"one particle takes {seconds:.1f} s ({settings.fit_seeds} seed(s) x 3 runs of "
+    return (f"one particle takes {seconds:.1f} s ({settings.fit_seeds} seed(s) x 2 runs of "
             f"{settings.years or 'the preset'} years); with {who}, expect roughly "
             f"{_duration(low)} to {_duration(high)} for {settings.generations} generation(s) of "
             f"{settings.population}, then {_duration(table)} for the best particle's table")
@@ -284,7 +305,8 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
         seconds = time_one_particle(settings)
         log(estimate_text(settings, seconds))
         np.random.seed(settings.seed)  # pyabc draws from numpy's global generator
-        prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in settings.free})
+        free = settings.priors()
+        prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in free})
         simulator = Simulator(tuple(range(1, settings.fit_seeds + 1)), settings.years)
         if settings.dask is not None:
             from distributed import Client
@@ -299,7 +321,7 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
 
         particles, weights = history.get_distribution(m=0, t=history.max_t)
         particles = particles.reset_index(drop=True)
-        post = posterior_table(particles, weights, settings.free)
+        post = posterior_table(particles, weights, free)
         population = history.get_population(t=history.max_t)
         best = min(population.particles, key=lambda p: p.distance)
         best_params = {k: float(v) for k, v in best.parameter.items()}
@@ -311,7 +333,7 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
             "code_fingerprint": code_fingerprint(),
             "pyabc_version": pyabc.__version__,
             "settings": {k: v for k, v in vars(settings).items() if k != "free"},
-            "free_parameters": [vars(p) for p in settings.free],
+            "free_parameters": [vars(p) for p in free],
             "targets_in_distance": [t.name for t in TARGETS if t.fit],
             "generations_run": int(history.max_t + 1),
             "epsilon": [float(e) for e in eps.loc[eps["t"] >= 0, "epsilon"]],

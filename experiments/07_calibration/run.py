@@ -2,7 +2,7 @@
 
 Every target of :data:`alliancesim.targets.TARGETS` is measured from the raw tables of each run
 (the default preset with seeds 1..N for ``years`` years, as ``alliancesim calibrate``; Moyer's
-comparison from the ``talk_restricted`` and ``talk_laden`` presets with the same seeds) and
+comparison from the ``talk_restricted`` preset against the default with the same seeds) and
 aggregated over seeds: mean and 95 % CI.  The size (replicates, years) is in ``spec.toml``.
 
 Writes ``table.csv``/``table.md`` (one row per target), ``dose_response.csv``/``.md`` (Howard's
@@ -89,9 +89,9 @@ def main(argv=None) -> None:
     spec = C.load_spec(ctx, REDUCED)
     seeds = tuple(range(1, int(spec.replicates) + 1))
     years = float(spec.years)
-    ctx.log(f"calibrating: {len(seeds)} seeds x {years:g} years (x 3 presets) on {ctx.workers} worker(s)")
+    ctx.log(f"calibrating: {len(seeds)} seeds x {years:g} years (x 2 presets) on {ctx.workers} worker(s)")
     result = calibrate(seeds, years=years, jobs=ctx.workers)
-    ctx.sweep_runs, ctx.reruns = len(seeds), 2 * len(seeds)  # default preset; the two talk presets
+    ctx.sweep_runs, ctx.reruns = len(seeds), len(seeds)  # default preset; the talk-restricted preset
     table, curve = result.table, result.curve
 
     # ---- figure -------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def main(argv=None) -> None:
 
 def size_text(command: str, seeds: int, years: float) -> str:
     return (f"`{command}`: the default preset with seeds 1-{seeds} for {years:g} years each, and the "
-            f"`talk_restricted` and `talk_laden` presets with the same seeds ({3 * seeds} runs); 95 % "
+            f"`talk_restricted` preset with the same seeds ({2 * seeds} runs); 95 % "
             f"intervals over seeds (t distribution). The same table: `alliancesim calibrate --seeds {seeds} "
             f"--years {years:g}`.")
 

@@ -17,7 +17,7 @@ from alliancesim import targets as T
 from alliancesim.calibration import (COLUMNS, aggregate, calibrate, fill_blocks, fmt, markdown, read_table,
                                      run_seed, SeedTask)
 from alliancesim.fit import FitSettings, FreeParameter, check_free_parameters, distance, fit
-from alliancesim.params import ParameterError
+from alliancesim.params import REGISTRY, ParameterError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / "experiments" / "07_calibration"
@@ -294,6 +294,22 @@ def test_free_parameters_must_be_registered_floats_inside_their_range():
         check_free_parameters([FreeParameter("dropout_base", 0, 2, "")])
     with pytest.raises(ParameterError, match="needs a float"):
         check_free_parameters([FreeParameter("n_therapists", 1, 5, "")])
+
+
+def test_a_local_fit_centres_each_prior_on_the_default_inside_the_full_range():
+    full = FitSettings().priors()
+    assert full == FitSettings().free
+    local = FitSettings(prior_width=0.3).priors()
+    for whole, p in zip(full, local, strict=True):
+        default = REGISTRY[p.name].default
+        assert whole.low <= p.low < p.high <= whole.high
+        assert p.high - p.low == pytest.approx(0.3 * (whole.high - whole.low))
+        assert p.low <= default <= p.high
+        if whole.low < default - 0.15 * (whole.high - whole.low) and default + 0.15 * (whole.high - whole.low) < whole.high:
+            assert (p.low + p.high) / 2 == pytest.approx(default)  # centred where the window fits
+    for bad in (0.0, -0.1, 1.5, math.nan):
+        with pytest.raises(ParameterError, match="prior_width"):
+            FitSettings(prior_width=bad).check()
 
 
 def test_reduced_fit_writes_a_posterior_inside_the_priors(tmp_path):
