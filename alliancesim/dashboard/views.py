@@ -385,10 +385,12 @@ def PoliciesCompared(model, compare: CompareRunner):
     solara.HTML(tag="div", classes=["as-help"], unsafe_innerHTML=(
         f"Run this clinic to its end three times with seed {spec.seed}, once under each policy (no handover, "
         "the file, the file and an introduction), and compare where the clients of a leaving therapist went."))
-    solara.Button("Compare the three policies", icon_name="mdi-compare-horizontal", color="primary",
-                  disabled=task.pending, classes=["as-compare-policies"],
-                  on_click=lambda: compare.start("policies", f"{spec.title}: each handover policy, seed {spec.seed}",
-                                                 policy_setups(spec.params), spec.seed))
+    with solara.Row():
+        solara.Button("Compare the three policies", icon_name="mdi-compare-horizontal", color="primary",
+                      disabled=task.pending, classes=["as-compare-policies"],
+                      on_click=lambda: compare.start("policies",
+                                                     f"{spec.title}: each handover policy, seed {spec.seed}",
+                                                     policy_setups(spec.params), spec.seed))
     if task.pending:
         solara.ProgressLinear(True)
         solara.Text("Running the clinic under each policy…", classes=["as-help"])
@@ -408,7 +410,13 @@ def PoliciesResult(result):
 @solara.component
 def HandoverPicture(model, hub: LiveHub | None = None):
     painters = solara.use_memo(dict, [model])  # layout of departures -> painter
-    waiting = solara.use_memo(lambda: F.png(F.message_figure(F.NO_HANDOVER_YET)), [])
+    planned = int(model.params.scheduled_retirement_week)
+    first = model.therapists_all[0].label if model.therapists_all else "T1"
+    # on a retiring preset, say when the picture comes rather than suggest a retiring preset
+    text = (F.NO_HANDOVER_YET if planned <= 0 else
+            f"This picture fills in after {first}'s last day (week {planned}):\n"
+            "where the clients went, and how long the new alliances took.")
+    waiting = solara.use_memo(lambda: F.png(F.message_figure(text, height=2.2)), [text])
 
     def content():
         departures = F.handover_departures(model)
