@@ -158,6 +158,10 @@ def info_markdown(preset_name: str) -> str:
     notice = THINGS_TO_NOTICE
     if preset.things_to_notice:
         notice += f"\n**In {preset.title}:**\n\n" + _bullets(preset.things_to_notice) + "\n"
+    if preset.questions:
+        notice += (f"\n**{preset.title} asks before the run** (pick a guess above the tabs; the answer "
+                   "comes when the run ends):\n\n"
+                   + _bullets(f"{q.ask} *({' / '.join(q.choices)})*" for q in preset.questions) + "\n")
     tries = THINGS_TO_TRY
     if preset.things_to_try:
         tries += f"\n**In {preset.title}:**\n\n" + _bullets(preset.things_to_try) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import re
 
 import ipyvuetify as v
@@ -172,6 +173,8 @@ def test_info_page_has_every_section_and_the_preset_notes(render_dashboard):
     preset = presets.load("countertransference")
     for note in preset.things_to_notice + preset.things_to_try:
         assert note in text
+    assert preset.questions and all(html.escape(q.ask, quote=False) in text or q.ask in text
+                                    for q in preset.questions)  # what the preset asks before the run
     for source in ("Clare Carey", "Timothy Clark", "Therapeutic Relationship in Massage",
                    "What is the Importance of Therapeutic Alliance in Massage Therapy?", "miracle worker"):
         assert source in text
