@@ -32,10 +32,11 @@ from .svgmap import LINE_MODES, legend_html, map_state, map_svg
 #: How the map draws relationships when a page opens (legible after a year of arrivals).
 MAP_DEFAULT = "by neighbourhood"
 #: While the clinic plays, the map and the newest events are redrawn at most this often (seconds);
-#: the week and the headline tiles follow every week.  A class of twenty playing at once sends a
-#: browser (often on the same laptop as the server) half as many maps to draw; after a Step and
-#: when play stops, every view shows the current week at once.
-MAP_INTERVAL = 0.4
+#: the week and the headline tiles follow every week; after a Step and when play stops, every view
+#: shows the current week at once.  Why: with twenty tabs playing on a 2-core laptop the server
+#: used under a third of a core, and the browsers redrawing maps took the rest, so a Step waited
+#: (p90 2.4 s with the map redrawn every 0.4 s, 0.96 s at 1 s; benchmarks/dashboard_concurrency.py).
+MAP_INTERVAL = 1.0
 
 TOPIC_COLOURS = {
     "ruptures and repairs": F.VERMILLION,
