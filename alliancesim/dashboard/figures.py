@@ -38,6 +38,7 @@ from matplotlib.patches import Circle, Patch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ..network import clinic_graph  # noqa: E402
+from ..metrics import dropout_sessions  # noqa: E402
 from ..readout import readout  # noqa: E402
 from .digest import OUTCOMES, digest, model_lock, rolling_mean  # noqa: E402
 
@@ -475,11 +476,10 @@ DROPOUT_SESSIONS_SHOWN = 12
 
 
 def dropout_by_session(model) -> np.ndarray:
-    """Counts of relationships that ended in a dropout, by sessions held: index 0 is after session 1,
-    the last bar (index ``DROPOUT_SESSIONS_SHOWN - 1``) is after that many sessions or more."""
-    read = readout(model)
-    sessions = read.relationships["sessions"][read.end_reasons == "dropout"]
-    sessions = np.clip(sessions, 1, DROPOUT_SESSIONS_SHOWN)
+    """Clients who dropped out, by the sessions they had (as the ``dropout_share`` and
+    ``early_dropout_share`` metrics count them): index 0 is after session 1, the last bar
+    (index ``DROPOUT_SESSIONS_SHOWN - 1``) after that many sessions or more."""
+    sessions = np.clip(dropout_sessions(readout(model)).astype(np.int64), 1, DROPOUT_SESSIONS_SHOWN)
     return np.bincount(sessions - 1, minlength=DROPOUT_SESSIONS_SHOWN)[:DROPOUT_SESSIONS_SHOWN]
 
 

@@ -9,6 +9,7 @@ import pytest
 from alliancesim.dashboard import figures as F
 from alliancesim.dashboard.clinic import DashboardClinic
 from alliancesim.dashboard.digest import digest, rolling_mean
+from alliancesim.metrics import summary_metrics
 from alliancesim.model import AllianceModel
 from alliancesim.tables import relationship_table, rupture_table, session_table, weekly_table
 
@@ -161,14 +162,21 @@ def test_the_handover_tab_counts_down_to_the_retirement():
     assert "as-countdown" not in handover_html(model)
 
 
-def test_dropout_bars_count_the_dropouts_of_the_relationship_table(retired):
-    rels = relationship_table(retired)
-    dropped = rels.loc[rels["end_reason"] == "dropout", "sessions"].to_numpy()
+def test_dropout_bars_count_the_clients_who_dropped_out_in_the_relationship_table(retired):
+    # a client's course: all their relationships (a handover continues it); it ended in a dropout when
+    # the last one did and the client had not met their goals
+    rels = relationship_table(retired).sort_values("relationship_id")
+    courses = rels.groupby("client").agg(sessions=("sessions", "sum"), last=("end_reason", "last"),
+                                         goals=("client_goals_met", "last"))
+    dropped = courses.loc[(courses["last"] == "dropout") & ~courses["goals"].astype(bool), "sessions"].to_numpy()
     bars = F.dropout_by_session(retired)
     assert len(bars) == F.DROPOUT_SESSIONS_SHOWN and bars.sum() == len(dropped) > 5
-    for k in range(1, F.DROPOUT_SESSIONS_SHOWN):
+    for k in range(2, F.DROPOUT_SESSIONS_SHOWN):
         assert bars[k - 1] == np.count_nonzero(dropped == k)
+    assert bars[0] == np.count_nonzero(dropped <= 1)
     assert bars[-1] == np.count_nonzero(dropped >= F.DROPOUT_SESSIONS_SHOWN)
+    # the title's share is the early_dropout_share metric the default preset asks about
+    assert bars[:2].sum() / bars.sum() == pytest.approx(summary_metrics(retired)["early_dropout_share"])
 
 
 @pytest.mark.parametrize("weeks_per_bar", [4, 13])
