@@ -22,6 +22,7 @@ import math
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from . import session as S
 from .events import EventKind as K
@@ -42,6 +43,25 @@ TOPIC_WEIGHTS: tuple[tuple[float, ...], ...] = (
 #: Typical starting distress (PHQ-9 points, mean and SD) and pain (0-10), by need code.
 NEED_DISTRESS = ((5.0, 3.5), (10.0, 5.0), (16.0, 5.0), (4.0, 3.0))
 NEED_PAIN = ((6.0, 1.5), (5.0, 1.5), (3.0, 1.5), (3.0, 1.5))
+
+#: Weeks in a year: a yearly rate r is a weekly chance r / WEEKS_PER_YEAR.
+WEEKS_PER_YEAR = 52
+
+
+#: What life may bring a client on the books in any week: the :class:`Client` method that lives it,
+#: and the random stream that decides whom it befalls (weekly chances: :func:`life_chances`).
+LIFE_EVENTS: tuple[tuple[str, str], ...] = (("move_house", "life_move"), ("setback", "life_setback"),
+                                            ("pause", "life_pause"))
+
+
+def life_chances(p) -> np.ndarray:
+    """Each client's weekly chance of each of :data:`LIFE_EVENTS`: the registered yearly rate / 52.
+
+    The chances are independent from week to week, so the weeks between, say,
+    two moves are geometric.  Shape ``(len(LIFE_EVENTS),)``.
+    """
+    return np.array((p.move_rate, p.setback_rate, p.pause_rate)) / WEEKS_PER_YEAR
+
 
 #: A pause lasts between these many weeks (holiday, money, illness).
 PAUSE_WEEKS = (4, 16)
@@ -114,20 +134,20 @@ class Therapist(_OwnSchedule, mesa.Agent):
 
     @property
     def left_week(self) -> int | None:
-        return _week_or_none(self._table.data["left_week"][self.idx])
+        return _week_or_none(self._table.left_week[self.idx])
 
     @property
     def leaving_week(self) -> int | None:
-        return _week_or_none(self._table.data["leaving_week"][self.idx])
+        return _week_or_none(self._table.leaving_week[self.idx])
 
     @property
     def retirement_week(self) -> int | None:
-        return _week_or_none(self._table.data["retirement_week"][self.idx])
+        return _week_or_none(self._table.retirement_week[self.idx])
 
     @property
     def triggers(self) -> dict[str, float]:
         """Topics that touch this therapist's own history -> intensity (0-1)."""
-        return _topic_dict(self._table.data["triggers"][self.idx])
+        return _topic_dict(self._table.triggers[self.idx])
 
     @property
     def on_notice(self) -> bool:
@@ -227,7 +247,13 @@ class Client(_OwnSchedule, mesa.Agent):
     goals_met = Column(bool)
 
     def __init__(self, model, idx: int, person: int, pronoun: str, referred_by: str | None = None) -> None:
-        super().__init__(model)
+        # A long run has thousands of clients, and registering each one with Mesa costs more than
+        # the rest of their arrival: a client joins the model's Mesa agents when somebody looks at
+        # them there (AllianceModel.agents, :meth:`join`).  Until then these are the attributes
+        # mesa.Agent.__init__ would set.
+        self.model = model
+        self.unique_id: int | None = None
+        self.pos = None
         self._table = model.C
         self.idx = idx
         self.label = f"C{idx + 1}"
@@ -235,9 +261,21 @@ class Client(_OwnSchedule, mesa.Agent):
         self.pronoun = pronoun
         self.referred_by = referred_by
 
+    def join(self) -> None:
+        """Register with the model as a Mesa agent, once (what ``mesa.Agent.__init__`` does, Mesa 3.5)."""
+        if self.unique_id is None:
+            self.model.register_agent(self)
+            for dataset in self._datasets:
+                self.model.data_registry[dataset].add_agent(self)
+
+    def remove(self) -> None:
+        """Leave the model's Mesa agents (if the client had joined them)."""
+        if self.unique_id is not None:
+            super().remove()
+
     @property
     def need(self) -> str:
-        return NEEDS[int(self._table.data["need"][self.idx])]
+        return NEEDS[int(self._table.need[self.idx])]
 
     @property
     def home(self) -> tuple[float, float]:
@@ -246,20 +284,20 @@ class Client(_OwnSchedule, mesa.Agent):
 
     @property
     def topics(self) -> dict[str, float]:
-        return _topic_dict(self._table.data["topics"][self.idx])
+        return _topic_dict(self._table.topics[self.idx])
 
     @property
     def relationship(self) -> Relationship | None:
-        r = int(self._table.data["relationship"][self.idx])
+        r = int(self._table.relationship[self.idx])
         return None if r < 0 else self.model.relationships[r]
 
     @property
     def paused_until(self) -> int | None:
-        return _week_or_none(self._table.data["paused_until"][self.idx])
+        return _week_or_none(self._table.paused_until[self.idx])
 
     @property
     def left_week(self) -> int | None:
-        return _week_or_none(self._table.data["left_week"][self.idx])
+        return _week_or_none(self._table.left_week[self.idx])
 
     def now(self, week: int) -> tuple[float, float]:
         """Distress and pain as they stand in ``week`` (without changing state)."""
@@ -273,14 +311,7 @@ class Client(_OwnSchedule, mesa.Agent):
                                      p.self_care_rate, p.relapse_rate),
         )
 
-    # ------------------------------------------------------------------ life events
-    def plan_life(self, week: int) -> None:
-        """Schedule this client's first move, setback and pause (each a weekly chance from the registry)."""
-        p, model = self.model.params, self.model
-        model.schedule(model.next_event_week(week, p.move_rate / 52), "move", self)
-        model.schedule(model.next_event_week(week, p.setback_rate / 52), "setback", self)
-        model.schedule(model.next_event_week(week, p.pause_rate / 52), "pause", self)
-
+    # ------------------------------------------------------------------ life events (see LIFE_EVENTS)
     def move_house(self, week: int) -> None:
         """The client moves; they keep coming if the relationship outweighs the distance.
 
@@ -293,7 +324,6 @@ class Client(_OwnSchedule, mesa.Agent):
         radius = MOVE_RADIUS * p.town_radius_km * math.sqrt(rnd.random())
         a = 2 * math.pi * rnd.random()
         C.home_x[self.idx], C.home_y[self.idx] = radius * math.cos(a), radius * math.sin(a)
-        model.schedule(model.next_event_week(week, p.move_rate / 52), "move", self)
         km = float(model.km_from(*self.home)[r.therapist.site])
         tolerance = self.travel_tolerance_km
         if km <= tolerance * (1.0 + KEEP_TRAVELLING_BOND * r.bond):
@@ -306,7 +336,7 @@ class Client(_OwnSchedule, mesa.Agent):
 
     def setback(self, week: int) -> None:
         """A life event: distress jumps and part of the rise stays; it brings a new topic."""
-        model, C, p = self.model, self._table, self.model.params
+        model, C = self.model, self._table
         rnd = model.streams.python("life_events")
         r = self.relationship
         rise = rnd.uniform(*SETBACK_RISE)
@@ -317,11 +347,10 @@ class Client(_OwnSchedule, mesa.Agent):
         C.topics[self.idx, TOPICS.index(topic)] += SETBACK_TOPIC_WEIGHT
         model.events.add(week, K.SETBACK, self.label, r.therapist.label, topic=topic, rise=round(rise, 1),
                          pronoun=self.pronoun)
-        model.schedule(model.next_event_week(week, p.setback_rate / 52), "setback", self)
 
     def pause(self, week: int) -> None:
         """The client pauses sessions for a few weeks (not while their therapist is on notice)."""
-        model, C, p = self.model, self._table, self.model.params
+        model, C = self.model, self._table
         r = self.relationship
         if C.paused_until[self.idx] < 0 and not r.therapist.on_notice:
             weeks = model.streams.python("life_events").randint(*PAUSE_WEEKS)
@@ -329,7 +358,6 @@ class Client(_OwnSchedule, mesa.Agent):
             model.R.next_week[r.idx] = -1
             model.events.add(week, K.PAUSED, self.label, r.therapist.label, weeks=weeks)
             model.schedule(week + weeks, "resume", self)
-        model.schedule(model.next_event_week(week, p.pause_rate / 52), "pause", self)
 
     def resume(self, week: int) -> None:
         """The pause is over: the client books again this week."""

@@ -299,8 +299,9 @@ def posterior_markdown_block(posterior: pd.DataFrame | None, info: Mapping[str, 
              f"{info['code_fingerprint']}). Acceptance threshold (epsilon, band half-widths) by generation: "
              + ", ".join(fmt(e, 2) for e in info["epsilon"]) + "."]
     if code is not None and info["code_fingerprint"] != code:
-        lines[0] += (f" **This fit ran on other model code** ({info['code_fingerprint']}) than the table above "
-                     f"({code}): run it again.")
+        lines[0] += (f" The fit ran on earlier model code ({info['code_fingerprint']}) than the table above "
+                     f"({code}), e.g. before its posterior became the defaults: the table, not the fit, shows "
+                     "how the current code does.")
     if _reduced_fit(s):
         lines[0] += (" **This fit is smaller than the command's defaults** (population, generations, seeds or "
                      "years): read it as a first look at where the parameters go, not as the calibration.")

@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -190,7 +192,7 @@ def format_summary(title: str, model, metrics: dict, out: str | None) -> str:
         f"({pct(metrics['maintenance_share'])} maintenance), {num(metrics['sessions_per_week'], '{:.0f}')} sessions/week",
         f"  dropout                {pct(metrics['dropout_share'])} of finished courses "
         f"({pct(metrics['early_dropout_share'])} of them after session 1 or 2)",
-        f"  improved               {pct(metrics['improved_by_8'])} by session 8, {pct(metrics['improved_by_26'])} by session 26",
+        f"  improved (half an SD)  {pct(metrics['improved_by_8'])} by session 8, {pct(metrics['improved_by_26'])} by session 26",
         f"  ruptures               {pct(metrics['rupture_share'])} of sessions, {pct(metrics['repaired_share'])} repaired",
         f"  mean alliance          {num(metrics['mean_alliance'])} (0-1)",
         f"  therapist burnout      {num(metrics['mean_burnout'])} (0-1), "
@@ -253,18 +255,18 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
                         "folder for the results (default calibration-fit)")
     fit = p.add_argument_group("fitting (--fit): ABC-SMC with pyabc, see docs/calibration.md")
     fit.add_argument("--fit", action="store_true", help="fit the free parameters to the targets")
-    fit.add_argument("--population", type=_positive_int, default=d.population,
+    fit.add_argument("--population", type=_positive_int, default=None,
                      help=f"particles per generation (default {d.population})")
-    fit.add_argument("--generations", type=_positive_int, default=d.generations,
+    fit.add_argument("--generations", type=_positive_int, default=None,
                      help=f"ABC-SMC generations at most (default {d.generations})")
-    fit.add_argument("--fit-seeds", type=_positive_int, default=d.fit_seeds,
+    fit.add_argument("--fit-seeds", type=_positive_int, default=None,
                      help=f"runs (seeds 1..k) per particle (default {d.fit_seeds})")
-    fit.add_argument("--min-epsilon", type=_number, default=d.min_epsilon,
+    fit.add_argument("--min-epsilon", type=_number, default=None,
                      help="stop early once the acceptance threshold is this low (band half-widths, default 0)")
     fit.add_argument("--prior-width", type=_number, default=None, metavar="W",
                      help="a local fit: each prior W (0-1) times its full range wide, centred on the current "
                           "default (default: the full ranges)")
-    fit.add_argument("--seed", type=_positive_int, default=d.seed, help="seed of the sampler (default 1)")
+    fit.add_argument("--seed", type=_positive_int, default=None, help="seed of the sampler (default 1)")
     fit.add_argument("--dask", default=None, metavar="ADDRESS",
                      help="evaluate particles on this Dask scheduler (e.g. tcp://host:8786)")
 
@@ -326,7 +328,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(f"--jobs {jobs} is out of range: allowed 1 or more")
     if args.fit:
         return _cmd_fit(args, jobs)
-    fit_only = [o for o, v in (("--dask", args.dask is not None), ("--prior-width", args.prior_width is not None)) if v]
+    fit_only = [o for o, v in (("--dask", args.dask), ("--prior-width", args.prior_width),
+                                  ("--population", args.population), ("--generations", args.generations),
+                                  ("--fit-seeds", args.fit_seeds), ("--min-epsilon", args.min_epsilon),
+                                  ("--seed", args.seed)) if v is not None]
     if fit_only:
         raise CliError(f"{fit_only[0]} needs --fit")
     seeds = 20 if args.seeds is None else args.seeds
@@ -360,11 +365,11 @@ def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:
     from .fit import FitSettings, fit
 
     d = FitSettings()
-    settings = FitSettings(population=args.population, generations=args.generations, fit_seeds=args.fit_seeds,
-                           years=args.years if args.years is not None else d.years,
+    given = {name: getattr(args, name) for name in ("population", "generations", "fit_seeds", "seed", "min_epsilon")
+             if getattr(args, name) is not None}
+    settings = FitSettings(**given, years=args.years if args.years is not None else d.years,
                            table_seeds=args.seeds if args.seeds is not None else d.table_seeds, jobs=jobs,
-                           seed=args.seed, min_epsilon=args.min_epsilon, dask=args.dask,
-                           prior_width=args.prior_width)
+                           dask=args.dask, prior_width=args.prior_width)
     info = fit(settings, args.out or "calibration-fit", log=lambda line: print(line, flush=True))
     out = args.out or "calibration-fit"
     print((Path(out) / "posterior.md").read_text(), end="")
@@ -409,8 +414,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a cluster's time limit): stop as Ctrl-C does, leaving nothing half-written."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad input)."""
+    """Entry point; returns the exit status (2 for bad input, 130 after Ctrl-C, 143 after SIGTERM)."""
+    old_term = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        old_term = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -429,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, ParameterError, EngineError) as exc:
         print(f"alliancesim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("alliancesim: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("alliancesim: interrupted", file=sys.stderr)
         return 130

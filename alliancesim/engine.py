@@ -55,7 +55,7 @@ def requested_engine() -> str:
 
 #: The files whose code the compiled session code is made of (Numba itself notices a change of
 #: argument types, not of a function's callees or constants in other files, so these key the cache).
-KERNEL_SOURCES = ("engine.py", "relationship.py", "schema.py", "session.py", "week.py")
+KERNEL_SOURCES = ("arrivals.py", "engine.py", "relationship.py", "schema.py", "session.py", "week.py")
 
 
 def kernel_fingerprint(package_dir: str | None = None) -> str:

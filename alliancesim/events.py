@@ -14,6 +14,7 @@ only when asked::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -199,41 +200,70 @@ class EventLog:
     """Append-only log of events; cheap to add to, rendered on demand.
 
     Rows are kept as plain tuples while the model runs and handed out as
-    :class:`Event` objects.
+    :class:`Event` objects.  A batch of events can also be added *deferred*
+    (:meth:`defer`): a function that makes its rows is kept in the batch's place
+    and called only when the log is first read, so a run nobody reads the log
+    of never spends time on it.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "_deferred")
 
     def __init__(self) -> None:
         self._rows: list[tuple] = []
+        self._deferred: list[tuple[int, Callable[[], list[tuple]]]] = []
 
     def add(self, week: int, kind: EventKind, client: str | None, therapist: str | None, /, **detail: Any) -> None:
         self._rows.append((week, kind, client, therapist, detail))
 
+    def defer(self, make: Callable[[], list[tuple]]) -> None:
+        """Add the rows ``make()`` returns (``(week, kind, client, therapist, detail)`` tuples) here, in order,
+        when the log is next read.  ``make`` must give the same rows whenever it is called."""
+        self._deferred.append((len(self._rows), make))
+
+    @property
+    def rows(self) -> list[tuple]:
+        """Every row, deferred ones made and put in their place."""
+        if self._deferred:
+            rows, at = [], 0
+            for position, make in self._deferred:
+                rows.extend(self._rows[at:position])
+                rows.extend(make())
+                at = position
+            rows.extend(self._rows[at:])
+            self._rows, self._deferred = rows, []
+        return self._rows
+
+    def __getstate__(self):
+        return self.rows
+
+    def __setstate__(self, rows) -> None:
+        self._rows, self._deferred = rows, []
+
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
     def __iter__(self):
-        return map(Event._make, self._rows)
+        return map(Event._make, self.rows)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [Event._make(r) for r in self._rows[i]]
-        return Event._make(self._rows[i])
+            return [Event._make(r) for r in self.rows[i]]
+        return Event._make(self.rows[i])
 
     def since(self, week: int) -> list[Event]:
         """Events from ``week`` on (the log is in time order)."""
-        lo, hi = 0, len(self._rows)
+        rows = self.rows
+        lo, hi = 0, len(rows)
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._rows[mid][0] < week:
+            if rows[mid][0] < week:
                 lo = mid + 1
             else:
                 hi = mid
-        return [Event._make(r) for r in self._rows[lo:]]
+        return [Event._make(r) for r in rows[lo:]]
 
     def sentences(self, newest_first: bool = False, limit: int | None = None) -> list[str]:
-        rows = reversed(self._rows) if newest_first else iter(self._rows)
+        rows = reversed(self.rows) if newest_first else iter(self.rows)
         out = []
         for r in rows:
             out.append(Event._make(r).sentence())
@@ -245,7 +275,7 @@ class EventLog:
         """The log as a table: week, kind, client, therapist, detail (JSON text), sentence."""
         import json
 
-        rows = self._rows
+        rows = self.rows
         return pd.DataFrame(
             {
                 "week": pd.array([r[0] for r in rows], dtype="int64"),

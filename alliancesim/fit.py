@@ -22,8 +22,9 @@ pyabc (Schälte et al. 2022), a maintained library with a multicore and a Dask s
   database ``abc.db``.
 
 ``alliancesim calibrate --fit`` runs it; ``--dask ADDRESS`` evaluates particles on a Dask
-cluster.  With one job the fit is reproducible from its ``seed``; pyabc's parallel samplers
-accept particles in the order they finish, so parallel fits agree only in distribution.
+cluster.  The fit is reproducible from its ``seed`` with any number of jobs or Dask workers:
+:class:`OrderedSampler` accepts particles in a fixed order (pyabc's own parallel samplers accept
+them in the order they finish).
 """
 
 from __future__ import annotations
@@ -223,15 +224,105 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _sampler(settings: FitSettings, client=None):
-    """pyabc's sampler for these settings (``client``: a connected Dask client for ``--dask``)."""
-    import pyabc
+def _evaluate(simulate_one, seed: int):
+    """One particle evaluation with numpy's global generator (pyabc's) seeded for this index."""
+    np.random.seed(seed)
+    return simulate_one()
 
-    if client is not None:
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1)
-    if settings.jobs > 1:
-        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=settings.jobs)
-    return pyabc.sampler.SingleCoreSampler()
+
+def _evaluate_pickled(payload: bytes, seed: int):
+    """:func:`_evaluate` in a local worker process; pyabc's closure comes cloudpickled."""
+    import cloudpickle
+
+    return _evaluate(cloudpickle.loads(payload), seed)
+
+
+class OrderedSampler:
+    """pyabc sampler that gives the same fit with any number of workers, local or on Dask.
+
+    pyabc's own parallel samplers accept particles in the order they finish, so a fit depends
+    on timing.  Here evaluation ``i`` of generation ``t`` draws its parameters with numpy's
+    generator seeded from ``(seed, t, i)``; evaluations run in parallel batches, and the
+    generation takes the first ``n`` accepted *in index order*.  Which particles are accepted,
+    and how many evaluations it took, therefore depend on the seed only; the batch size (from
+    the acceptance rate so far and the number of workers) changes only how many evaluations past
+    the ``n``-th acceptance are computed and dropped.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        import pyabc
+
+        # Subclass pyabc's Sampler lazily: pyabc is imported only when a fit runs.
+        sampler = type("OrderedSampler", (cls, pyabc.sampler.Sampler), {})
+        return object.__new__(sampler)
+
+    def __init__(self, seed: int, workers: int = 1, client=None):
+        import pyabc
+
+        pyabc.sampler.Sampler.__init__(self)
+        self.seed, self.workers, self.client = seed, workers, client
+        self._pool = None
+
+    def _seeds(self, t: int, start: int, count: int) -> list[int]:
+        """numpy seeds of evaluations ``start .. start + count - 1`` of generation ``t`` (-1: pyabc's
+        calibration sample): each from ``(seed, t, index)`` alone."""
+        return [int(np.random.SeedSequence([self.seed, t + 1, i]).generate_state(1, dtype=np.uint32)[0])
+                for i in range(start, start + count)]
+
+    def _map(self, simulate_one, seeds: list[int]) -> list:
+        if self.client is not None:
+            futures = self.client.map(_evaluate, [simulate_one] * len(seeds), seeds, pure=False)
+            return self.client.gather(futures)
+        if self.workers == 1 or len(seeds) == 1:
+            state = np.random.get_state()  # leave this process's generator as a worker process would
+            try:
+                return [_evaluate(simulate_one, s) for s in seeds]
+            finally:
+                np.random.set_state(state)
+        import cloudpickle
+
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Not fork: the fitting process may have threads (pyabc's database, a Dask client).
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        payload = cloudpickle.dumps(simulate_one)
+        return list(self._pool.map(_evaluate_pickled, [payload] * len(seeds), seeds))
+
+    def stop(self) -> None:
+        """Shut the local worker processes down (the fit calls this at its end)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
+        sample = self._create_empty_sample()
+        index, evaluations, accepted = 0, 0, 0
+        parallel = self.workers if self.client is None else max(1, len(self.client.nthreads()))
+        while accepted < n and evaluations < max_eval:
+            rate = (accepted + 1) / (evaluations + 2)  # a cautious estimate of the acceptance rate
+            batch = max(parallel, min(4 * n, int(math.ceil((n - accepted) / rate))))
+            batch = int(math.ceil(batch / parallel) * parallel)
+            seeds = self._seeds(t, index, batch)
+            for particle in self._map(simulate_one, seeds):
+                if accepted >= n or evaluations >= max_eval:
+                    break  # evaluations past the n-th acceptance are dropped: the result does not depend on them
+                sample.append(particle)
+                evaluations += 1
+                accepted += bool(particle.accepted)
+            index += batch
+        self.nr_evaluations_ = evaluations
+        if accepted < n:
+            sample.ok = False
+        return sample
+
+
+def _sampler(settings: FitSettings, client=None):
+    """The sampler for these settings (``client``: a connected Dask client for ``--dask``)."""
+    return OrderedSampler(settings.seed, workers=settings.jobs, client=client)
 
 
 def posterior_table(particles: pd.DataFrame, weights: np.ndarray,
@@ -255,7 +346,7 @@ def posterior_markdown(post: pd.DataFrame, digits: int = 4) -> str:
     """The posterior table as Markdown."""
     from .calibration import fmt
 
-    lines = ["| parameter | default | prior (uniform) | posterior mean | median | 90 % interval |",
+    lines = ["| parameter | default when fitted | prior (uniform) | posterior mean | median | 90 % interval |",
              "|---|---|---|---|---|---|"]
     for r in post.itertuples():
         lines.append(f"| `{r.parameter}` | {fmt(r.default, digits)} | {fmt(r.prior_low, digits)} to "
@@ -299,7 +390,7 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
 
     out = Path(out)
     tmp = _prepare_out(out)
-    client = None
+    client = sampler = None
     try:
         started = time.perf_counter()
         seconds = time_one_particle(settings)
@@ -312,8 +403,9 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
             from distributed import Client
 
             client = Client(settings.dask, set_as_default=False, timeout="20s")
+        sampler = _sampler(settings, client)
         abc = pyabc.ABCSMC(simulator, prior, distance, population_size=settings.population,
-                           sampler=_sampler(settings, client))
+                           sampler=sampler)
         logging.getLogger("ABC").setLevel(logging.INFO)
         abc.new("sqlite:///" + str(tmp / "abc.db"), observed())
         history = abc.run(max_nr_populations=settings.generations, minimum_epsilon=settings.min_epsilon)
@@ -359,6 +451,8 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
+        if sampler is not None:
+            sampler.stop()
         if client is not None:
             client.close()
     return info

@@ -3,10 +3,11 @@
 The weekly schedule (:meth:`AllianceModel.step`):
 
 1. **Life**: what was scheduled for this week happens to the people it
-   concerns: clients move, have setbacks, pause and come back
-   (:class:`~alliancesim.agents.Client`); therapists give notice, start, and
-   leave with a handover (:class:`~alliancesim.agents.Therapist`,
-   :mod:`alliancesim.handover`).
+   concerns: paused clients come back (:class:`~alliancesim.agents.Client`);
+   therapists give notice, start, and leave with a handover
+   (:class:`~alliancesim.agents.Therapist`, :mod:`alliancesim.handover`).
+   Each client on the books may move, have a setback or pause this week
+   (a weekly chance each, :data:`~alliancesim.agents.LIFE_EVENTS`).
 2. **Diaries**: each therapist's booked load; who takes new clients.
 3. **Arrivals**: newcomers find the clinic by themselves or by word of mouth
    and choose a therapist with room (:mod:`alliancesim.arrivals`).
@@ -26,8 +27,10 @@ numbers as they were.  Outputs are tables (see :mod:`alliancesim.tables`).
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import mesa
@@ -35,7 +38,7 @@ import numpy as np
 
 from . import arrivals, handover
 from . import week as W
-from .agents import Client, Therapist
+from .agents import LIFE_EVENTS, Client, Therapist, life_chances
 from .engine import ENGINE, pack_params, rows
 from .events import EventKind as K
 from .events import EventLog
@@ -46,13 +49,12 @@ from .relationship import CAUSES, REPAIRERS, Relationship, RuptureLog
 from .schema import CLIENT, RELATIONSHIP, RUPTURE, SESSION, SESSION_OUTCOME, THERAPIST, THERAPIST_WEEK, TOPICS
 from .state import Table
 from .streams import Streams, check_seed
+from .week import OPEN_FOR_NEW_BELOW
 
 #: Where out-of-scope clients are signposted, by need code.
 SIGNPOSTS = ("physiotherapy", "physiotherapy", "counselling", "physiotherapy")
 #: Short notice given by a therapist leaving through burnout (weeks).
 BURNOUT_NOTICE_WEEKS = 4
-#: A therapist takes new clients while the diary is less than this full.
-OPEN_FOR_NEW_BELOW = 0.9
 #: The clinic's first clients ask for appointments over this many opening weeks.
 OPENING_WEEKS = 8
 #: Spread of the starting therapists' years in practice around the mean (normal SD, years).
@@ -65,7 +67,7 @@ SKILL_SEASONING, AWARENESS_SEASONING = 0.1, 0.05
 TRIGGER_SD, TRIGGER_MIN = 0.15, 0.01
 
 #: Agenda items and the agent method that carries each out.
-_CLIENT_EVENTS = {"move": "move_house", "setback": "setback", "pause": "pause", "resume": "resume"}
+_CLIENT_EVENTS = {"resume": "resume"}
 _THERAPIST_EVENTS = {"successor_starts": "start_work", "notice": "give_notice", "leave": "leave"}
 #: Fields of a session outcome record that the event log reads, in this order.
 _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_incident", "in_play",
@@ -74,6 +76,64 @@ _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_
 #: Fields of a session outcome record that decide what happens after the session.
 _DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
               "drops", "recommends")
+#: Those fields picked out of a record's tuple (cheaper than selecting fields of the array).
+_LOGGED_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _LOGGED))
+_DECISION_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _DECISIONS))
+
+
+class WeeklyCollector(mesa.DataCollector):
+    """Mesa's DataCollector, collecting model attributes that hold plain numbers more cheaply.
+
+    Mesa deep-copies every value it collects (so that a later change to a
+    mutable value stays out of earlier weeks) and appends it to its column.
+    Numbers cannot change, so here each week's numbers are kept as one row and
+    put into the columns (:attr:`model_vars`) when they are read.  Any other
+    value, or any other kind of reporter, is collected by Mesa as usual.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._rows: list[tuple] = []
+        self._read_row: Callable | None = None
+        self._shape: tuple = ()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's columns of model variables (name -> one value per collection)."""
+        if self._rows:
+            for column, values in zip(self._columns.values(), zip(*self._rows, strict=True), strict=True):
+                column.extend(values)
+            self._rows.clear()
+        return self._columns
+
+    @model_vars.setter
+    def model_vars(self, columns: dict[str, list]) -> None:
+        self._columns = columns
+
+    def collect(self, model) -> None:
+        reporters = self.model_reporters
+        shape = (tuple(reporters.values()), len(self._columns), len(self.agent_reporters),
+                 len(self.agenttype_reporters))
+        if self._read_row is None or shape != self._shape:
+            # (Re)decide whether every reporter is a model attribute: not on the first collection
+            # (Mesa validates the reporters then), nor after reporters or columns were added.
+            plain = (self._validated and not self.agent_reporters and not self.agenttype_reporters
+                     and list(reporters) == list(self._columns) and all(type(r) is str for r in reporters.values()))
+            self._read_row = operator.attrgetter(*reporters.values()) if plain and reporters else None
+            self._shape = shape
+        values = self._read_row(model) if self._read_row is not None else None
+        if type(values) is not tuple or not set(map(type, values)) <= _NUMBERS:
+            self.model_vars  # noqa: B018 - earlier rows go into the columns first
+            super().collect(model)
+            return
+        self._collection_steps.append(model.time)
+        self._rows.append(values)
+
+
+#: The random streams of the life events, in the order of LIFE_EVENTS.
+_LIFE_STREAMS = tuple(stream for _, stream in LIFE_EVENTS)
+#: Values a collector keeps as they are.
+_NUMBERS = frozenset({int, float, bool})
 
 
 class AllianceModel(mesa.Model):
@@ -139,6 +199,8 @@ class AllianceModel(mesa.Model):
         p = self.params
         self.week = 0
         self.horizon = max(1, round(p.years * 52))
+        if not isinstance(record_sessions, bool):  # 'no' is truthy: refuse it rather than guess
+            raise ParameterError(f"record_sessions={record_sessions!r} is not true/false")
         self.record_sessions = record_sessions
 
         self.T = Table(THERAPIST, capacity=max(16, 2 * p.n_therapists))
@@ -156,15 +218,18 @@ class AllianceModel(mesa.Model):
         self.therapist_weeks: list[np.ndarray] = []
         self._agenda: dict[int, list[tuple]] = {}
         self.pending: dict[int, list[tuple[int, str | None, int]]] = {}
-        self.open_diaries_list: list[tuple[int, int]] = []  # (therapist, site) of those taking new clients
+        self._moved_on: list[int] = []  # people whose time as clients ended this week
+        self._renewals: dict[int, list[int]] = {}  # week -> people whose place in town someone new takes
+        self._life_chances = life_chances(p)
         self.client_weeks = 0
 
         # The town, its family/friend ties, and the clinic's sites.
         self.people = town_network(p.population, p.town_radius_km, self.streams.numpy("town"))
-        self.homes = [tuple(h) for h in self.people.homes.tolist()]
         self.site_xy = np.array(self._place_sites(p.n_sites, p.town_radius_km))
-        self.person_site_km = self.km_from(self.people.homes[:, 0:1], self.people.homes[:, 1:2]).tolist()
-        self.person_client: dict[int, int] = {}
+        #: Distance (km) from each person's home to each site, shape (population, n_sites).
+        self.person_site_km = self.km_from(self.people.homes[:, 0:1], self.people.homes[:, 1:2])
+        #: Client row of each person in town (-1: not a client, or someone new lives there now).
+        self.person_client = np.full(p.population, -1, dtype=np.int64)
 
         hiring = self.streams.python("hiring")
         for i in range(p.n_therapists):
@@ -181,7 +246,7 @@ class AllianceModel(mesa.Model):
         self.n_therapists_active = p.n_therapists
         self.mean_burnout = 0.0
         self._weekly_means()
-        self.datacollector = mesa.DataCollector(model_reporters=dict(WEEKLY_COLUMNS))
+        self.datacollector = WeeklyCollector(model_reporters=dict(WEEKLY_COLUMNS))
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -227,15 +292,6 @@ class AllianceModel(mesa.Model):
         return t
 
     # ------------------------------------------------------------------ the agenda
-    def next_event_week(self, week: int, p_per_week: float, stream: str = "life_events") -> int | None:
-        """Week in which a weekly-chance event next happens (a geometric draw from ``stream``), or None."""
-        if p_per_week <= 0.0:
-            return None
-        if p_per_week >= 1.0:
-            return week + 1
-        gap = math.log(1.0 - self.streams.python(stream).random()) / math.log1p(-p_per_week)
-        return week + 1 + int(gap) if week + gap < self.horizon else None
-
     def schedule(self, week: int | None, kind: str, who, *extra) -> None:
         """Put ``who.<kind>`` on the agenda of ``week`` (ignored when None or after the run)."""
         if week is not None and week <= self.horizon:
@@ -248,9 +304,7 @@ class AllianceModel(mesa.Model):
 
     def _happen(self, week: int, kind: str, who, *extra) -> None:
         """One agenda item: the person it concerns does it (if they are still here)."""
-        if kind == "renew":
-            self.person_client.pop(who, None)  # someone new lives there now
-        elif kind in _CLIENT_EVENTS:
+        if kind in _CLIENT_EVENTS:
             if self.C.left_week[who.idx] < 0:
                 getattr(who, _CLIENT_EVENTS[kind])(week)
         else:
@@ -273,6 +327,10 @@ class AllianceModel(mesa.Model):
         self._reset_counters()
         for item in self._agenda.pop(w, ()):
             self._happen(w, *item)
+        renewed = self._renewals.pop(w, None)
+        if renewed:
+            self.person_client[renewed] = -1  # someone new lives there now
+        self._life_events(w)
         self.open_diaries(w)
         arrivals.arrivals(self, w)
         self._sessions(w)
@@ -282,6 +340,19 @@ class AllianceModel(mesa.Model):
         if w >= self.horizon:
             self.running = False
             record_headline(self)  # issue 13 hook: the run's headline metrics, for mesa.batch_run
+
+    def _life_events(self, week: int) -> None:
+        """This week's chance of each life event (:data:`~alliancesim.agents.LIFE_EVENTS`) for every client
+        on the books; those it befalls live it, client by client (while they are still here)."""
+        C = self.C
+        on_books = (C.left_week[:C.n] < 0).nonzero()[0]
+        u = self.streams.uniforms(_LIFE_STREAMS, on_books.size)
+        # Client by client, and for each client in the order of LIFE_EVENTS.
+        who, what = (u.T < self._life_chances).nonzero()
+        left, clients = C.left_week, self.clients_all
+        for ci, k in zip(on_books[who].tolist(), what.tolist(), strict=True):
+            if left[ci] < 0:
+                getattr(clients[ci], LIFE_EVENTS[k][0])(week)
 
     def run(self, weeks: int | None = None, progress=None) -> AllianceModel:
         """Run ``weeks`` weeks (default: to the end of ``years``); ``progress(week)`` is called each week."""
@@ -308,6 +379,29 @@ class AllianceModel(mesa.Model):
     def town(self):
         """The town's family and friend ties as a networkx graph (nodes are people)."""
         return self.people.graph()
+
+    @property
+    def agents(self):
+        """Mesa's set of all agents: the therapists and every client on the books (see :meth:`Client.join`)."""
+        self._join_clients()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        """Mesa's agent sets by type (see :attr:`agents`)."""
+        self._join_clients()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._join_clients()
+        return super().agent_types
+
+    def _join_clients(self) -> None:
+        """Every client on the books joins the model's Mesa agents (a client's agent registers when first needed)."""
+        clients = self.clients_all
+        for ci in np.flatnonzero(self.C.used("left_week") < 0).tolist():
+            clients[ci].join()
 
     def active_therapists(self) -> list[Therapist]:
         """Therapists currently seeing clients (started, not yet left)."""
@@ -340,12 +434,10 @@ class AllianceModel(mesa.Model):
         """Each therapist's booked sessions per week, and whether they take new clients."""
         rels, clients, therapists, _ = self.tables()
         W.open_diaries(rels, clients, therapists, self.T.n, self.R.n, week, OPEN_FOR_NEW_BELOW, self.P)
-        open_now = np.flatnonzero(self.T.used("accepting"))
-        self.open_diaries_list = list(zip(open_now.tolist(), self.T.site[open_now].tolist(), strict=True))
 
     def close_diary(self, ti: int) -> None:
         """Therapist row ``ti`` takes no more new clients this week."""
-        self.open_diaries_list = [x for x in self.open_diaries_list if x[0] != ti]
+        self.T.accepting[ti] = False
 
     # ---------------------------------------------------------- relationships
     def start_relationship(self, ci: int, ti: int, week: int, bond: float | None = None,
@@ -357,32 +449,40 @@ class AllianceModel(mesa.Model):
         """
         ri = self.R.add(client=ci, therapist=ti)
         rels, clients, therapists, _ = self.tables()
-        if not W.start(rels, clients, therapists, ri, week, -1.0 if bond is None else bond,
-                       first_session, OPEN_FOR_NEW_BELOW, self.P):
-            self.close_diary(ti)
-        r = Relationship(self.R, ri, self.clients_all[ci], self.therapists_all[ti], self.ruptures)
+        W.start(rels, clients, therapists, ri, week, -1.0 if bond is None else bond, first_session,
+                OPEN_FOR_NEW_BELOW, self.P)  # a full diary closes to new clients
+        return self.adopt_relationship(ri, ci, ti)
+
+    def adopt_relationship(self, ri: int, ci: int, ti: int) -> Relationship:
+        """The :class:`Relationship` of relationship row ``ri`` just started between client row ``ci`` and
+        therapist row ``ti``, on the therapist's caseload."""
+        therapist = self.therapists_all[ti]
+        r = Relationship(self.R, ri, self.clients_all[ci], therapist, self.ruptures)
         self.relationships.append(r)
-        r.therapist.caseload[r.rid] = r
+        therapist.caseload[ri + 1] = r
         return r
 
     def end_relationship(self, r: Relationship, week: int, reason: str, client_leaves: bool = True) -> None:
         """Close a relationship; the client leaves the clinic unless they continue elsewhere."""
         rels, clients, therapists, _ = self.tables()
         W.end(rels, clients, therapists, r.idx, week, client_leaves, self.P)
+        self._ended(r, reason, client_leaves)
+
+    def _ended(self, r: Relationship, reason: str, client_leaves: bool) -> None:
+        """What a relationship's end means outside its table rows: the caseload, the client's agent, the town."""
         r.end_reason = reason
         del r.therapist.caseload[r.rid]
         if client_leaves:
             r.client.remove()
-            # In time someone new takes their place in town (a move, a child grown up).
-            self.schedule(self.next_event_week(week, self.params.town_turnover_rate / 52, "town"), "renew",
-                          r.client.person)
+            self._moved_on.append(r.client.person)  # in time someone new takes their place (see _end_week)
 
     def refer(self, week: int, r: Relationship) -> bool:
         """Refer a poorly fitting client to the colleague who suits them best; False if nobody has room."""
         C, ci = self.C, r.client.idx
-        colleague = arrivals.choose_therapist(self, self.km_from(*r.client.home).tolist(),
-                                              float(C.travel_tolerance_km[ci]), self.streams.python("referral"),
-                                              exclude=r.therapist.idx, fit_for=ci)
+        colleague = arrivals.choose_therapist(self.tables()[2], self.T.n, self.km_from(*r.client.home),
+                                              float(C.travel_tolerance_km[ci]),
+                                              self.streams.python("referral").random(), -1, r.therapist.idx,
+                                              int(C.need[ci]))
         if colleague < 0:
             return False
         to = self.therapists_all[colleague]
@@ -425,63 +525,71 @@ class AllianceModel(mesa.Model):
         self._sum_distress += distress
         if self.record_sessions:
             self.session_chunks.append(record)
-        self._log_sessions(w, out)
+        notable, decided = W.follow_up(rows(out))
+        self._log_sessions(w, out[notable])
         if self.params.handover_policy == "file_and_introduction":
             handover.introduce_successors(self, w, out["relationship"])
-        self._after_sessions(w, out)
+        self._after_sessions(w, out[decided])
 
-    def _log_sessions(self, w: int, out: np.ndarray) -> None:
-        """Write the week's notable sessions to the event log, in session order."""
-        notable = ((out["session"] == 1) | out["countertransference"] | out["boundary_incident"]
-                   | out["in_play"] | out["trusted"] | out["recovered"])
-        if not notable.any():
-            return
-        rels, R, add = self.relationships, self.R, self.events.add
+    def _log_sessions(self, w: int, notable: np.ndarray) -> None:
+        """Put the week's notable sessions (session outcome records) in the event log, in session order
+        (written out when the log is read)."""
+        if notable.size:
+            self.events.defer(functools.partial(self._session_events, w, notable))
+
+    def _session_events(self, w: int, out: np.ndarray) -> list[tuple]:
+        """The event-log rows of week ``w``'s notable sessions ``out`` (session outcome records)."""
+        rels, R, rows = self.relationships, self.R, []
+        add = rows.append
         for (ri, n, topic, enacted, incident, in_play, rupture, confrontation, noticed, by_therapist,
-             by_client, before, hurt, bond, trusted, recovered) in out[notable][list(_LOGGED)].tolist():
+             by_client, before, hurt, bond, trusted, recovered) in map(_LOGGED_FIELDS, out.tolist()):
             r = rels[ri]
             c, t = r.client.label, r.therapist.label
             if n == 1:
-                add(w, K.FIRST_SESSION, c, t)
+                add((w, K.FIRST_SESSION, c, t, {}))
             if enacted and rupture != W.COUNTERTRANSFERENCE:
-                add(w, K.COUNTERTRANSFERENCE, c, t, topic=TOPICS[topic], pronoun=r.client.pronoun)
+                add((w, K.COUNTERTRANSFERENCE, c, t, {"topic": TOPICS[topic], "pronoun": r.client.pronoun}))
             if incident:
-                add(w, K.BOUNDARY_INCIDENT, c, t)
+                add((w, K.BOUNDARY_INCIDENT, c, t, {}))
             if rupture:
                 # One sentence per rupture: its cause and what became of it in the session.
-                add(w, K.RUPTURE, c, t, cause=CAUSES[rupture].value,
-                    kind="confrontation" if confrontation else "withdrawal",
-                    topic=TOPICS[topic] if topic >= 0 else None, pronoun=r.client.pronoun, noticed=noticed,
-                    outcome=REPAIRERS[1 if by_therapist else 2 if by_client else 0],
-                    bond_before=before, bond_after=bond if (by_therapist or by_client) else hurt)
+                add((w, K.RUPTURE, c, t, {
+                    "cause": CAUSES[rupture].value, "kind": "confrontation" if confrontation else "withdrawal",
+                    "topic": TOPICS[topic] if topic >= 0 else None, "pronoun": r.client.pronoun, "noticed": noticed,
+                    "outcome": REPAIRERS[1 if by_therapist else 2 if by_client else 0],
+                    "bond_before": before, "bond_after": bond if (by_therapist or by_client) else hurt}))
             elif by_therapist or by_client:
-                add(w, K.REPAIR, c, t, by=REPAIRERS[1 if by_therapist else 2], noticed=noticed,
-                    bond_before=before, bond_after=bond)
+                add((w, K.REPAIR, c, t, {"by": REPAIRERS[1 if by_therapist else 2], "noticed": noticed,
+                                         "bond_before": before, "bond_after": bond}))
             if trusted:
-                add(w, K.TRUST_REACHED, c, t, sessions=n)
+                add((w, K.TRUST_REACHED, c, t, {"sessions": n}))
             if recovered:
-                add(w, K.ALLIANCE_RECOVERED, c, t, weeks=int(R.recovery_weeks[ri]))
+                add((w, K.ALLIANCE_RECOVERED, c, t, {"weeks": int(R.recovery_weeks[ri])}))
+        return rows
 
-    def _after_sessions(self, w: int, out: np.ndarray) -> None:
+    def _after_sessions(self, w: int, decided: np.ndarray) -> None:
         """After the session: signposting, referral, goals, the planned course done, maintenance, dropout,
         or word of mouth.
 
         The session code drew every decision; here they are applied in order of
-        precedence, for the few sessions that end or move a relationship.
+        precedence, for the few sessions (outcome records ``decided``) that end or move a relationship.
+        Relationships that end with the client leaving are closed in the tables together, at the end.
         """
-        todo = (out["signpost"] | out["refer"] | out["goals"] | out["stays"] | out["completes"]
-                | out["ends_maintenance"] | out["drops"] | out["recommends"])
-        if not todo.any():
-            return
         C = self.C
+        leaving: list[int] = []
+
+        def end(r: Relationship, reason: str) -> None:
+            leaving.append(r.idx)
+            self._ended(r, reason, True)
+
         for ri, n, signpost, refer, goals, stays, completes, ends_maintenance, drops, recommends in \
-                out[todo][list(_DECISIONS)].tolist():
+                map(_DECISION_FIELDS, decided.tolist()):
             r = self.relationships[ri]
             c, t = r.client, r.therapist
             if signpost:
                 self.referrals_out += 1
                 self.events.add(w, K.REFERRED_OUT, c.label, t.label, to=SIGNPOSTS[int(C.need[c.idx])])
-                self.end_relationship(r, w, "referred_out")
+                end(r, "referred_out")
                 continue
             if refer and self.refer(w, r):
                 continue
@@ -491,7 +599,7 @@ class AllianceModel(mesa.Model):
                 if not stays:
                     self.finished += 1
                     self.events.add(w, K.FINISHED, c.label, t.label, sessions=n)
-                    self.end_relationship(r, w, "finished")
+                    end(r, "finished")
                     continue
             if stays:  # at the end of the course the client stays on for maintenance
                 C.maintenance[c.idx] = self.R.maintenance[r.idx] = True
@@ -499,22 +607,36 @@ class AllianceModel(mesa.Model):
             if completes:
                 self.completed += 1
                 self.events.add(w, K.COMPLETED, c.label, t.label, pronoun=c.pronoun, sessions=int(C.sessions[c.idx]))
-                self.end_relationship(r, w, "completed")
+                end(r, "completed")
                 continue
             if ends_maintenance:
                 self.maintenance_ended += 1
                 self.events.add(w, K.MAINTENANCE_ENDED, c.label, t.label, pronoun=c.pronoun, sessions=n)
-                self.end_relationship(r, w, "maintenance_ended")
+                end(r, "maintenance_ended")
                 continue
             if drops:
                 self.dropouts += 1
                 self.events.add(w, K.DROPOUT, c.label, t.label, sessions=n)
-                self.end_relationship(r, w, "dropout")
+                end(r, "dropout")
                 continue
             if recommends:
                 arrivals.word_of_mouth(self, w, r)
+        if leaving:
+            rels, clients, therapists, _ = self.tables()
+            W.end_all(rels, clients, therapists, np.array(leaving, dtype=np.int64), w, self.P)
 
     # ---------------------------------------------------------- end of week
+    def _town_turnover(self, w: int) -> None:
+        """Where a client left the clinic this week, someone new comes to live in town in time (a move, a child
+        grown up): each week with chance ``town_turnover_rate / 52``, so after a geometric number of weeks."""
+        chance = self.params.town_turnover_rate / 52
+        if self._moved_on and chance > 0.0:
+            weeks = self.streams.numpy("town_turnover").geometric(min(chance, 1.0), len(self._moved_on))
+            for person, later in zip(self._moved_on, weeks.tolist(), strict=True):
+                if w + later <= self.horizon:
+                    self._renewals.setdefault(w + later, []).append(person)
+        self._moved_on.clear()
+
     def _end_week(self, w: int) -> None:
         """Burnout and recovery for every working therapist, the week's tallies; a burnt-out therapist gives notice."""
         T, p = self.T, self.params
@@ -523,7 +645,10 @@ class AllianceModel(mesa.Model):
         (self.n_on_books, self.n_maintenance, self.n_open_ruptures, self.n_therapists_active,
          self.mean_burnout) = W.end_week(rels, clients, therapists, T.n, self.R.n, w, self.P, rows(snapshot))
         self.therapist_weeks.append(snapshot)
+        self._town_turnover(w)
         self._weekly_means()
+        if T.burnout[:T.n].max() < p.burnout_leave_threshold:
+            return  # nobody is burnt out (most weeks)
         spent = ((T.used("left_week") < 0) & (T.used("leaving_week") < 0)
                  & (T.used("burnout") >= p.burnout_leave_threshold))
         for i in np.flatnonzero(spent).tolist():

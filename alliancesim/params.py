@@ -152,8 +152,9 @@ def _p(name, type_, default, unit, low, high, group, help_, choices=None, step=N
     return Param(name, type_, default, unit, low, high, group, help_, choices, step)
 
 
-# The registry.  Defaults are the calibrated default clinic (see
-# alliancesim/calibration.py and docs/calibration.md for how they were chosen).
+# The registry.  Defaults are the calibrated default clinic: the free parameters of the fit
+# (alliancesim/fit.py) are the posterior means of the fit in experiments/07_calibration/fit;
+# docs/calibration.md says how it ran and why the means.
 _PARAMS: list[Param] = [
     # --- clinic -------------------------------------------------------------
     _p("years", float, 10.0, "years", 0.1, 100.0, "clinic",
@@ -190,7 +191,7 @@ _PARAMS: list[Param] = [
     _p("fixing_stance_mean", float, 0.5, "0-1 scale", 0.0, 1.0, "therapists",
        "Stance: 0 holds space for the client's own change, 1 feels they must fix everyone.",
        step=0.01),
-    _p("trait_sd", float, 0.09, "0-1 scale", 0.0, 0.5, "therapists",
+    _p("trait_sd", float, 0.097, "0-1 scale", 0.0, 0.5, "therapists",
        "Spread of therapist traits around their means (normal SD, clipped to 0-1).",
        step=0.01),
     _p("triggers_mean", float, 1.5, "topics", 0.0, 5.0, "therapists",
@@ -267,18 +268,18 @@ _PARAMS: list[Param] = [
        "How fast trust grows in a good session for a typical client.", step=0.01),
     _p("prior_negative_slowdown", float, 0.5, "per experience", 0.0, 5.0, "sessions",
        "How much each earlier poor experience slows trust growth.", step=0.05),
-    _p("distress_effect", float, 0.2, "per session", 0.0, 1.0, "sessions",
+    _p("distress_effect", float, 0.197, "per session", 0.0, 1.0, "sessions",
        "Share of excess distress a session with a full alliance and full quality relieves.",
        step=0.005),
     _p("pain_effect", float, 0.15, "per session", 0.0, 1.0, "sessions",
        "Share of pain a fully skilled, good-quality session relieves.", step=0.005),
-    _p("remoralisation", float, 3.0, "relative to the alliance", 0.0, 5.0, "sessions",
+    _p("remoralisation", float, 3.03, "relative to the alliance", 0.0, 5.0, "sessions",
        "Early relief that comes before the alliance is built (hope, a first good experience); fades over "
        "the first sessions.", step=0.05),
-    _p("alliance_outcome_weight", float, 4.5, "exponent", 0.0, 6.0, "sessions",
+    _p("alliance_outcome_weight", float, 4.53, "exponent", 0.0, 6.0, "sessions",
        "How much a stronger alliance speeds change: relief grows as (alliance / 0.6) to this power.",
        step=0.1),
-    _p("harm_effect", float, 3.5, "PHQ-9 points/session", 0.0, 5.0, "sessions",
+    _p("harm_effect", float, 3.64, "PHQ-9 points/session", 0.0, 5.0, "sessions",
        "Distress a fully misattuned session adds (boundary incidents, acted-out countertransference and "
        "fixing a client who needs space held add too).", step=0.05),
     _p("rupture_lasting_cost", float, 0.08, "share per session", 0.0, 1.0, "sessions",

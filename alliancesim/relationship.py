@@ -271,7 +271,7 @@ class Relationship:
     @property
     def open_rupture(self) -> Rupture | None:
         """The rupture episode still unresolved in this relationship, if any."""
-        i = int(self._table.data["open_episode"][self.idx])
+        i = int(self._table.open_episode[self.idx])
         return None if i < 0 else self._ruptures[i]
 
     @property
@@ -287,34 +287,34 @@ class Relationship:
 
     @property
     def active(self) -> bool:
-        return bool(self._table.data["active"][self.idx])
+        return bool(self._table.active[self.idx])
 
     @property
     def end_week(self) -> int | None:
-        return _opt(self._table.data["end_week"][self.idx])
+        return _opt(self._table.end_week[self.idx])
 
     @property
     def next_week(self) -> int | None:
-        return _opt(self._table.data["next_week"][self.idx])
+        return _opt(self._table.next_week[self.idx])
 
     @property
     def sessions_to_trust(self) -> int | None:
-        return _opt(self._table.data["sessions_to_trust"][self.idx])
+        return _opt(self._table.sessions_to_trust[self.idx])
 
     @property
     def recovery_weeks(self) -> int | None:
         """For a relationship begun at a handover: weeks until the alliance reached 90 % of the old one."""
-        return _opt(self._table.data["recovery_weeks"][self.idx])
+        return _opt(self._table.recovery_weeks[self.idx])
 
     @property
     def alliance_end(self) -> float | None:
-        v = float(self._table.data["alliance_end"][self.idx])
+        v = float(self._table.alliance_end[self.idx])
         return None if v != v else v
 
     @property
     def topics_known(self) -> dict[str, int]:
         """What the client has talked about with this therapist: topic -> times (the file's topics)."""
-        row = self._table.data["topics_known"][self.idx]
+        row = self._table.topics_known[self.idx]
         return {TOPICS[k]: int(n) for k, n in enumerate(row) if n > 0}
 
     def themes(self) -> dict[str, float]:

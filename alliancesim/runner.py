@@ -62,6 +62,8 @@ def simulate(preset: str | Params | Mapping[str, Any] | None = None, *, seed: Se
              years: float | None = None, record_sessions: bool = True,
              progress: Callable[[int], None] | None = None, **overrides: Any) -> AllianceModel:
     """Build and run a model to the end of its ``years``; returns the finished model."""
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress={progress!r} is not callable: give a function of the week, or None")
     if years is not None:
         overrides["years"] = years
     params = resolve_params(preset, **overrides)

@@ -31,8 +31,25 @@ class Table:
         self._fills = spec.fills
         self._default = list(self._fills.values())
         self._position = {name: k for k, name in enumerate(self._fills)}
+        clash = set(spec.names) & set(dir(self))
+        if clash:
+            raise TypeError(f"the {spec.name} table declares fields named like Table attributes: {sorted(clash)}")
         self.n = 0
-        self.data = self._blank(capacity)
+        self._use(self._blank(capacity))
+
+    def _use(self, data: np.ndarray) -> None:
+        """Hold ``data`` as the table's array, with each field's view as an attribute (``table.bond``)."""
+        self.data = data
+        # Plain attributes: reading a field is the commonest thing the model does with a table.
+        self.__dict__.update({name: data[name] for name in self.spec.names})
+
+    def __getstate__(self) -> dict:
+        # The field views are rebuilt from the array (a pickled view would come back as a copy).
+        return {k: v for k, v in self.__dict__.items() if k not in self.spec.by_name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._use(state["data"])
 
     def _blank(self, rows: int) -> np.ndarray:
         data = np.zeros(rows, dtype=self.dtype)
@@ -49,7 +66,7 @@ class Table:
                 size *= 2
             grown = self._blank(size)
             grown[: self.n] = self.data[: self.n]
-            self.data = grown
+            self._use(grown)
 
     def add(self, **values: Any) -> int:
         """Append a row (unset fields take their declared fill); returns its index.
@@ -105,10 +122,10 @@ class Column:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        return self.cast(obj._table.data[self.name][obj.idx])
+        return self.cast(getattr(obj._table, self.name)[obj.idx])
 
     def __set__(self, obj, value) -> None:
-        obj._table.data[self.name][obj.idx] = value
+        getattr(obj._table, self.name)[obj.idx] = value
 
 
 def check_columns(cls: type, spec: TableSpec) -> type:

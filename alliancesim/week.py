@@ -42,6 +42,10 @@ from . import session as S
 from .engine import compiled
 from .relationship import ALLOWED, PATH_CAPACITY, RECOVERY_SHARE, TRUST_THRESHOLD, RuptureState
 
+# --- diaries -------------------------------------------------------------------------------------
+#: A therapist takes new clients while the diary is less than this full.
+OPEN_FOR_NEW_BELOW = 0.9
+
 # --- decisions after a session ------------------------------------------------------------------
 #: Session at which a therapist asks whether the pairing fits.
 FIT_CHECK_SESSION = 3
@@ -270,6 +274,13 @@ def end(rels, clients, therapists, ri, week, client_leaves, PA):
     if client_leaves:
         c.left_week = week
         c.paused_until = -1
+
+
+@compiled
+def end_all(rels, clients, therapists, ended, week, PA):
+    """:func:`end` for each relationship row in ``ended`` (int64 array), the client leaving the clinic."""
+    for k in range(len(ended)):
+        end(rels, clients, therapists, ended[k], week, True, PA)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -779,3 +790,31 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
         row.leaving_week = t.leaving_week
     mean_burnout = burnout_sum / working if working > 0 else math.nan
     return on_books, maintenance, open_ruptures, working, mean_burnout
+
+
+@compiled
+def follow_up(out):
+    """The week's sessions the model still acts on, from their outcome records ``out`` (:data:`schema.SESSION_OUTCOME`).
+
+    Returns two int64 arrays of positions in ``out``, in session order: the
+    notable sessions, which go into the event log (a first session,
+    countertransference acted out, a boundary incident, a rupture in play, trust
+    reached, an alliance recovered), and those with a decision to apply after
+    the session (signposted, referred, goals met, staying on, course done,
+    maintenance ended, dropout, a recommendation).
+    """
+    notable = np.empty(len(out), dtype=np.int64)
+    decided = np.empty(len(out), dtype=np.int64)
+    n_notable = 0
+    n_decided = 0
+    for j in range(len(out)):
+        o = out[j]
+        if (o.session == 1 or o.countertransference or o.boundary_incident or o.in_play or o.trusted
+                or o.recovered):
+            notable[n_notable] = j
+            n_notable += 1
+        if (o.signpost or o.refer or o.goals or o.stays or o.completes or o.ends_maintenance or o.drops
+                or o.recommends):
+            decided[n_decided] = j
+            n_decided += 1
+    return notable[:n_notable], decided[:n_decided]

@@ -34,14 +34,26 @@ BIG_CLINIC = {"n_therapists": 30, "n_sites": 6, "population": 12000, "initial_cl
 
 _MEMORY_CHILD = """
 import json, resource, sys, tempfile
+from pathlib import Path
 from alliancesim import simulate, summary_metrics
 from alliancesim.tables import write_outputs
+
+def peak_mb():
+    # Linux keeps ru_maxrss across exec, so a child started from a big parent would report the
+    # parent's size; VmHWM is this process's own peak.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 model = simulate("default", seed=1, years=10, **json.loads(sys.argv[1]))
 m = summary_metrics(model)
-run_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+run_mb = peak_mb()
 with tempfile.TemporaryDirectory() as out:
     write_outputs(model, out)
-print(json.dumps({"max_rss_mb": run_mb, "with_tables_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"max_rss_mb": run_mb, "with_tables_mb": peak_mb(),
                   "clients_on_books": m["clients_on_books"], "client_weeks": m["client_weeks"]}))
 """
 

@@ -318,14 +318,34 @@ class DaskBackend:
             self._restore_logs()
 
 
+#: Local worker processes allowed per CPU: beyond one they only queue for the CPU; a few more are
+#: allowed for machines whose runs wait on a slow disk.
+MAX_WORKERS_PER_CPU = 4
+
+
 def make_backend(*, workers: int | None = None, scheduler: str | None = None, client=None):
     """The backend for the given options (see the module notes)."""
     if client is not None or scheduler is not None:
         if workers is not None:
             raise SweepError("--workers is for the local pool; a Dask cluster has its own workers")
         return DaskBackend(client=client, address=scheduler)
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if workers < 1:
-        raise SweepError(f"--workers must be at least 1, got {workers}")
+    workers = check_workers(workers)
     return SerialBackend() if workers == 1 else PoolBackend(workers)
+
+
+def check_workers(workers: int | None) -> int:
+    """The number of local worker processes to use (``None``: one per CPU).
+
+    Raises
+    ------
+    SweepError
+        For anything but a whole number from 1 to :data:`MAX_WORKERS_PER_CPU` per CPU.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers is None:
+        return cpus
+    most = MAX_WORKERS_PER_CPU * cpus
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= most:
+        raise SweepError(f"workers={workers!r} is out of range: allowed a whole number from 1 to {most} "
+                         f"({MAX_WORKERS_PER_CPU} per CPU here; a run uses one CPU, so more only wait)")
+    return workers

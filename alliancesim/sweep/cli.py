@@ -12,7 +12,7 @@
 
 Exit status: 0 done (failed runs are recorded, not fatal, as long as some
 succeed), 1 every run failed (the first error is shown), 2 bad input (one line
-on stderr), 130 interrupted with Ctrl-C (what finished is kept; the same
+on stderr), 130 interrupted with Ctrl-C or SIGTERM (what finished is kept; the same
 command resumes).
 """
 
@@ -37,8 +37,12 @@ def _workers(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number of workers, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {value}")
+    from .backends import SweepError, check_workers
+
+    try:
+        check_workers(value)
+    except SweepError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("workers=", "", 1)) from None
     return value
 
 
@@ -285,8 +289,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     side, value = ("above", args.above) if args.above is not None else ("below", args.below)
     out = args.out or Path(args.dir) / "discovery" / f"{args.metric}_{side}_{value.strip()}"
     try:
-        result = discover(args.dir, args.metric, above=args.above, below=args.below,
-                          min_coverage=args.min_coverage, out=out)
+        with _warnings_as_lines():
+            result = discover(args.dir, args.metric, above=args.above, below=args.below,
+                              min_coverage=args.min_coverage, out=out)
     except SweepError as exc:
         raise CliError(str(exc)) from None
     print(result.text())

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .storage import SweepError, load_runs, read_manifest
+from .storage import SweepError, load_runs, read_manifest, warn_if_incomplete
 
 
 @dataclass
@@ -177,7 +177,9 @@ def discover(path: str | Path, metric: str, *, above: float | str | None = None,
         raise SweepError(f"metric {metric!r} is not in this sweep: choose one of {', '.join(metrics)}")
     if not varied:
         raise SweepError(f"{str(path)!r} varies no parameter: nothing to discover")
-    runs = load_runs(path, columns=[*varied, metric], status="ok")
+    runs = load_runs(path, columns=[*varied, metric, "status"], status=None)
+    warn_if_incomplete(path, manifest, len(runs))
+    runs = runs[runs["status"] == "ok"]
     runs = runs[np.isfinite(runs[metric].to_numpy(dtype=float))]
     if runs.empty:
         raise SweepError(f"{str(path)!r} has no finished run with a value for {metric}")

@@ -204,16 +204,28 @@ class _Interrupts:
         if self.abandon:
             raise KeyboardInterrupt
 
+    def _terminate(self, signum, frame):
+        # SIGTERM (kill, a cluster's time limit) comes with little grace: stop now, as a second
+        # Ctrl-C does, keeping every stored run.
+        self.requested = self.abandon = True
+        if self._interruptible:
+            raise KeyboardInterrupt
+
     def __enter__(self):
         # Only in the main thread, and not where SIGINT is ignored (e.g. `cmd &` in a script).
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
-            self._old = signal.signal(signal.SIGINT, self._handler)
+        self._old_term = None
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+                self._old = signal.signal(signal.SIGINT, self._handler)
+            if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+                self._old_term = signal.signal(signal.SIGTERM, self._terminate)
         return self
 
     def __exit__(self, *exc):
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
+        if self._old_term is not None:
+            signal.signal(signal.SIGTERM, self._old_term)
 
 
 class _Loop:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..params import REGISTRY
-from .storage import SweepError, atomic_write, load_runs, read_manifest
+from .storage import SweepError, atomic_write, load_runs, read_manifest, warn_if_incomplete
 
 __all__ = ["make_report"]
 
@@ -147,7 +147,9 @@ def make_report(path: str | Path, *, metrics: list[str] | None = None,
             raise SweepError(f"metric {unknown[0]!r} is not stored in {str(path)!r} "
                              f"(stored: {', '.join(stored)})")
     wanted = list(metrics or stored)
-    runs = load_runs(path, columns=["status", *varied, *wanted], status="ok")
+    runs = load_runs(path, columns=["status", *varied, *wanted], status=None)
+    warn_if_incomplete(path, manifest, len(runs))
+    runs = runs[runs["status"] == "ok"]
     total = manifest.get("runs")
     if not len(runs):
         raise SweepError(f"{str(path)!r} has no successful runs to plot yet")

@@ -29,6 +29,7 @@ import datetime as _dt
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from ..params import REGISTRY
 
 __all__ = [
     "DamagedPartWarning",
+    "IncompleteSweepWarning",
     "META_COLUMNS",
     "RunWriter",
     "SweepDir",
@@ -233,6 +235,24 @@ def _read_parts(parts: list[Path], columns: list[str] | None, filter_=None,
         except (OSError, pa.ArrowException) as exc:
             damaged(part, " ".join(str(exc).split()), in_data=True)
     return pa.concat_tables(tables, promote_options="default") if tables else None
+
+
+class IncompleteSweepWarning(UserWarning):
+    """A sweep folder holds fewer runs than its design plans (stopped early, or still running)."""
+
+
+def warn_if_incomplete(path: str | Path, manifest: Mapping[str, Any], stored: int) -> None:
+    """Warn (:class:`IncompleteSweepWarning`) when ``stored`` runs are fewer than ``manifest`` plans.
+
+    Reports and discoveries read whatever a folder holds; this says so when it is not the whole
+    design, so a partial plot never passes for a finished one.
+    """
+    planned = int(manifest.get("runs", 0))
+    if stored < planned:
+        warnings.warn(IncompleteSweepWarning(
+            f"{str(path)!r} holds {stored} of the {planned} planned runs (the sweep stopped early or is "
+            "still running): these results are from those runs only; run the sweep again to finish it"),
+            stacklevel=3)
 
 
 def load_runs(path: str | Path, columns: list[str] | None = None, *,
@@ -457,10 +477,15 @@ class SweepDir:
         atomic_write(self.manifest_path, lambda tmp: Path(tmp).write_text(text))
 
     def design_batches(self, batch_size: int = 20_000):
-        """The stored design, in order, as DataFrames."""
-        pf = pq.ParquetFile(self.design_path)
-        for batch in pf.iter_batches(batch_size=batch_size):
-            yield batch.to_pandas()
+        """The stored design, in order, as DataFrames (SweepError if the file is damaged)."""
+        try:
+            pf = pq.ParquetFile(self.design_path)
+            batches = pf.iter_batches(batch_size=batch_size)
+            for batch in batches:
+                yield batch.to_pandas()
+        except (OSError, pa.ArrowException) as exc:
+            raise SweepError(f"{str(self.design_path)!r} cannot be read ({exc}): the sweep's design is damaged; "
+                             "its stored runs are intact, but to go on, start the sweep in a new --out") from None
 
     # --- finished runs -----------------------------------------------------------------------
     def finished(self) -> dict[str, str]:

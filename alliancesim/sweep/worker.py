@@ -134,6 +134,7 @@ def init_pool_worker(parent_pid: int) -> None:
     computing.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not inherit the sweep's handler
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="alliancesim-watchdog",
                      daemon=True).start()
     import alliancesim.runner  # noqa: F401  (import the model before the first run, not during it)

@@ -127,7 +127,7 @@ def test_mid_range_boundaries_beat_both_extremes_on_alliance(run):
 def test_internalised_self_care_keeps_distress_falling_between_sessions(run):
     def between(**overrides):
         frames = []
-        for seed in (1, 2, 3, 4):
+        for seed in (1, 2, 3, 4, 5, 6):  # six replicates: about 300 gaps, four gave 190-290 by chance
             _, t = run("default", seed=seed, years=3, **{**SMALL, **overrides})
             s = t["sessions"].sort_values(["relationship_id", "session"])
             s = s.assign(next_week=s.groupby("relationship_id")["week"].shift(-1),

@@ -259,6 +259,8 @@ def test_cli_writes_the_table_it_prints_and_a_process_pool_changes_nothing(tmp_p
     (["--years", "0"], "years=0"),
     (["--out", "table.txt"], "table.txt"),
     (["--dask", "tcp://127.0.0.1:1"], "--dask needs --fit"),
+    (["--population", "10"], "--population needs --fit"),
+    (["--prior-width", "0.3"], "--prior-width needs --fit"),
     (["--fit", "--population", "1"], "population=1"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, args, words):
@@ -310,6 +312,36 @@ def test_a_local_fit_centres_each_prior_on_the_default_inside_the_full_range():
     for bad in (0.0, -0.1, 1.5, math.nan):
         with pytest.raises(ParameterError, match="prior_width"):
             FitSettings(prior_width=bad).check()
+
+
+def test_the_fit_sampler_gives_the_same_fit_with_any_number_of_workers(tmp_path):
+    """pyabc's own parallel samplers accept particles as they finish; ours, in a fixed order."""
+    import pyabc
+
+    from alliancesim.fit import OrderedSampler
+
+    def model(p):
+        return {"x": p["mu"] + 0.1 * np.random.normal()}
+
+    def one(workers):
+        sampler = OrderedSampler(seed=3, workers=workers)
+        try:
+            np.random.seed(3)
+            abc = pyabc.ABCSMC(model, pyabc.Distribution(mu=pyabc.RV("uniform", -2, 4)),
+                               lambda a, b: abs(a["x"] - b["x"]), population_size=20, sampler=sampler)
+            abc.new("sqlite:///" + str(tmp_path / f"w{workers}.db"), {"x": 0.5})
+            history = abc.run(max_nr_populations=3)
+        finally:
+            sampler.stop()
+        particles, weights = history.get_distribution(m=0, t=history.max_t)
+        return particles["mu"].to_numpy(), np.asarray(weights), history.total_nr_simulations
+
+    serial = one(1)
+    for workers in (2, 3):
+        again = one(workers)
+        assert np.array_equal(serial[0], again[0]) and np.array_equal(serial[1], again[1])
+        assert serial[2] == again[2]
+    assert abs(np.average(serial[0], weights=serial[1]) - 0.5) < 0.3  # and it does fit
 
 
 def test_reduced_fit_writes_a_posterior_inside_the_priors(tmp_path):

@@ -112,3 +112,22 @@ def test_examples_copies_the_shipped_specs_and_never_overwrites(tmp_path, capsys
     err = capsys.readouterr().err
     assert "already has a different boundaries_grid.toml" in err and len(err.strip().splitlines()) == 1
     assert (target / "boundaries_grid.toml").read_text() == "# mine\n"  # kept
+
+
+def test_sigterm_stops_a_run_in_one_line_and_leaves_nothing_behind(tmp_path):
+    """`kill PID` (or a cluster's time limit) stops a run as Ctrl-C does: exit 143, no half-written folder."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "alliancesim", "run", "--years", "100", "--engine", "python",
+                             "--out", str(tmp_path / "out")], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.*")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)  # until the run is under way (its results folder is being written beside)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err == "alliancesim: terminated\n"
+    assert list(tmp_path.iterdir()) == []

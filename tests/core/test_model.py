@@ -165,3 +165,15 @@ def test_weekly_table_columns(run):
             "referrals_out", "mean_alliance", "mean_distress", "mean_burnout", "handover_stayed"} <= set(w.columns)
     assert (w["repairs"] <= w["ruptures"].cumsum() + 1e9).all()
     assert set(tables["events"]["kind"]) <= {k.value for k in EventKind}
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"record_sessions": "no"}, "record_sessions='no' is not true/false"),
+    ({"record_sessions": 0}, "record_sessions=0 is not true/false"),
+    ({"progress": "x"}, "progress='x' is not callable"),
+])
+def test_run_options_of_the_wrong_kind_are_refused_by_name(options, message):
+    from alliancesim.params import ParameterError
+
+    with pytest.raises(ParameterError, match=message):
+        simulate("default", seed=1, years=0.1, **options)

@@ -18,6 +18,7 @@ def planted(monkeypatch, n: int = 600, seed: int = 3) -> None:
                          "policy": rng.choice(["none", "file"], n)})
     runs["outcome"] = ((runs.a < 0.3) & (runs.b > 0.6)).astype(float) + rng.normal(0, 0.05, n)
     monkeypatch.setattr(D, "read_manifest", lambda path: {"varied": ["a", "b", "c", "policy"], "metrics": ["outcome"]})
+    runs["status"] = "ok"
     monkeypatch.setattr(D, "load_runs", lambda path, columns, status: runs[columns])
 
 

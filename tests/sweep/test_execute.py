@@ -8,6 +8,7 @@ import re
 import signal
 
 import pandas as pd
+import pytest
 
 from alliancesim.cli import main
 from alliancesim.runner import run_metrics
@@ -143,6 +144,24 @@ def test_ctrl_c_stops_cleanly_keeps_what_finished_and_resumes(tmp_path):
     check_rows_rerun(spec, df)
 
 
+def test_sigterm_stops_a_sweep_at_once_and_keeps_what_finished(tmp_path):
+    """`kill PID` (a cluster's time limit): no grace to wait for running runs, nothing stored is lost."""
+    spec = write_spec(tmp_path, LONG_SPEC)
+    out = tmp_path / "out"
+    proc = start_cli("sweep", str(spec), "--out", str(out), "--workers", "2", log=tmp_path / "term.log")
+    wait_for(lambda: len(parts(out)) >= 2, what="some stored runs")
+    proc.send_signal(signal.SIGTERM)  # to the sweep process only, as kill does
+    assert proc.wait(timeout=30) == 130
+    proc.log.close()
+    log = (tmp_path / "term.log").read_text()
+    assert "Traceback" not in log and "run the same command again to resume" in log
+    wait_for(lambda: not group_members(proc.pid), timeout=15, what="workers to exit")
+    stored = len(load_runs(out, columns=["status"]))
+    assert 0 < stored < 160
+    done = run_sweep(spec, out, workers=2, progress=False)
+    assert (done.skipped, done.ok) == (stored, 160)
+
+
 def test_a_dead_pool_worker_is_replaced_and_the_sweep_completes(tmp_path):
 
     spec = write_spec(tmp_path, LONG_SPEC)
@@ -220,3 +239,37 @@ def test_report_plots_each_varied_parameter(reference, tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (f"alliancesim: error: {str(tmp_path)!r} is not a sweep folder "
                                        "(no manifest.json)\n")
+
+
+@pytest.mark.parametrize("workers", ["2", True, 1.5, 0, 10_000])
+def test_a_bad_number_of_workers_is_refused_before_the_folder_is_made(tmp_path, workers):
+    from alliancesim.sweep import SweepError
+
+    spec = tmp_path / "s.toml"
+    spec.write_text("years = 0.1\n[fixed]\npopulation = 300\n")
+    with pytest.raises(SweepError, match=r"workers=.* is out of range: allowed a whole number from 1 to \d+"):
+        run_sweep(spec, tmp_path / "out", workers=workers, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_report_of_an_unfinished_sweep_says_how_many_runs_it_holds(reference, tmp_path, capsys):
+    import shutil
+    import warnings
+
+    from alliancesim.sweep.storage import IncompleteSweepWarning
+
+    _, out, runs = reference
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IncompleteSweepWarning)  # a finished sweep: no warning
+        make_report(out, out=tmp_path / "whole", metrics=["sessions"])
+    part = shutil.copytree(out, tmp_path / "part")
+    for f in sorted((part / "runs").glob("part-*.parquet"))[-5:]:  # as if stopped before the last parts
+        f.unlink()
+    held = len(load_runs(part))
+    assert 0 < held < len(runs)
+    with pytest.warns(IncompleteSweepWarning, match=f"holds {held} of the {len(runs)} planned runs"):
+        make_report(part, out=tmp_path / "rep", metrics=["sessions"])
+    capsys.readouterr()
+    assert main(["discover", str(part), "--metric", "mean_alliance", "--above", "p50", "--out", str(tmp_path / "d")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: ") and f"holds {held} of the {len(runs)}" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -167,6 +168,14 @@ def test_dry_run_prints_runs_time_and_disk(tmp_path, capsys):
     assert "2000000000 runs" in out
     assert "estimated time:" in out and "on 2 workers" in out and "estimated disk:" in out
     assert "needs --yes" in out
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).parents[2] / "experiments" / "examples").glob("*.toml")),
+                         ids=lambda p: p.stem)
+def test_every_shipped_example_spec_has_a_dry_run(example, capsys):
+    """The timing runs are shorter than the spec's runs: a retirement after them must not break them."""
+    assert main(["sweep", str(example), "--dry-run"]) == 0, capsys.readouterr().err
+    assert "estimated time:" in capsys.readouterr().out
 
 
 def test_a_huge_sweep_needs_yes_and_says_so_in_one_line(tmp_path, capsys):

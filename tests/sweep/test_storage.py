@@ -227,6 +227,17 @@ def test_folder_started_with_other_model_code_is_refused(tmp_path):
         d.prepare(spec, design_chunks(spec), 2, 6)
 
 
+@pytest.mark.parametrize("damage", [b"", b"not parquet at all"])
+def test_a_damaged_design_file_is_a_one_line_error(tmp_path, damage):
+    spec, sdir = open_dir(tmp_path)
+    sdir.__exit__(None, None, None)
+    (tmp_path / "out" / "design.parquet").write_bytes(damage)
+    with SweepDir(tmp_path / "out") as d:
+        d.prepare(spec, design_chunks(spec), 2, 6)
+        with pytest.raises(SweepError, match=r"design.parquet' cannot be read .*start the sweep in a new --out"):
+            list(d.design_batches())
+
+
 def test_code_fingerprint_follows_the_files_that_decide_a_run(tmp_path):
     import alliancesim
 
