@@ -304,11 +304,16 @@ def posterior_markdown_block(posterior: pd.DataFrame | None, info: Mapping[str, 
                      "how the current code does.")
     if _reduced_fit(s):
         lines[0] += (" **This fit is smaller than the command's defaults** (population, generations, seeds or "
-                     "years): read it as a first look at where the parameters go, not as the calibration.")
+                     "years): its posterior is wider than a full fit's would be.")
     lines += ["", posterior_markdown(posterior)]
+    if info.get("best_parameters"):
+        lines += ["", "| parameter | estimate |", "|---|---|"]
+        lines += [f"| `{k}` | {fmt(v, 4)} |" for k, v in info["best_parameters"].items()]
     if best is not None:
         inside = best["inside"].dropna()
-        lines += [f"The best particle (distance {fmt(info['best_distance'], 3)}) on {int(best['runs'].max())} "
+        lines += [f"The estimate ({info.get('estimate', 'particle')}: the closest to the targets of "
+                  f"{len(info.get('refined', [])) or 1} candidates measured again; distance "
+                  f"{fmt(info['best_distance'], 3)}) on {int(best['runs'].max())} "
                   f"seeds: {int(inside.astype(bool).sum())} of {len(inside)} banded targets inside their band.",
                   "", markdown(best)]
     return "\n".join(lines)

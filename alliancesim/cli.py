@@ -266,6 +266,9 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
     fit.add_argument("--prior-width", type=_number, default=None, metavar="W",
                      help="a local fit: each prior W (0-1) times its full range wide, centred on the current "
                           "default (default: the full ranges)")
+    fit.add_argument("--refine", type=_positive_int, default=None, metavar="K",
+                     help=f"the estimate: the K closest particles and the posterior mean are measured again "
+                          f"on --seeds seeds, and the closest there wins (default {d.refine})")
     fit.add_argument("--seed", type=_positive_int, default=None, help="seed of the sampler (default 1)")
     fit.add_argument("--dask", default=None, metavar="ADDRESS",
                      help="evaluate particles on this Dask scheduler (e.g. tcp://host:8786)")
@@ -331,7 +334,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     fit_only = [o for o, v in (("--dask", args.dask), ("--prior-width", args.prior_width),
                                   ("--population", args.population), ("--generations", args.generations),
                                   ("--fit-seeds", args.fit_seeds), ("--min-epsilon", args.min_epsilon),
-                                  ("--seed", args.seed)) if v is not None]
+                                  ("--seed", args.seed), ("--refine", args.refine)) if v is not None]
     if fit_only:
         raise CliError(f"{fit_only[0]} needs --fit")
     seeds = 20 if args.seeds is None else args.seeds
@@ -365,7 +368,8 @@ def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:
     from .fit import FitSettings, fit
 
     d = FitSettings()
-    given = {name: getattr(args, name) for name in ("population", "generations", "fit_seeds", "seed", "min_epsilon")
+    given = {name: getattr(args, name) for name in ("population", "generations", "fit_seeds", "seed", "min_epsilon",
+                                                    "refine")
              if getattr(args, name) is not None}
     settings = FitSettings(**given, years=args.years if args.years is not None else d.years,
                            table_seeds=args.seeds if args.seeds is not None else d.table_seeds, jobs=jobs,

@@ -17,9 +17,14 @@ pyabc (Schälte et al. 2022), a maintained library with a multicore and a Dask s
   :data:`MISSING_DEVIATION` half-widths.  A distance of 1 is on average at a band's edge;
 * **output** (written to a new folder that appears only when complete): the posterior of each
   parameter (weighted mean, median, 90 % interval) from the last generation, that generation's
-  particles, the calibration table of the best particle (smallest distance) on ``table_seeds``
-  seeds, ``fit_info.json`` (settings, epsilon per generation, run time) and pyabc's history
-  database ``abc.db``.
+  particles, the calibration table of the *estimate* on ``table_seeds`` seeds, ``fit_info.json``
+  (settings, epsilon per generation, run time, the candidates for the estimate) and pyabc's
+  history database ``abc.db``;
+* **the estimate** (the point the registry defaults take): with few seeds per particle the
+  smallest distance partly picks lucky seeds, and the means of a wide posterior taken one
+  parameter at a time ignore how the parameters trade off; so the ``refine`` particles of the
+  last generation with the smallest distances, and the posterior mean, are each measured again
+  on ``table_seeds`` seeds, and the one with the smallest distance there is the estimate.
 
 ``alliancesim calibrate --fit`` runs it; ``--dask ADDRESS`` evaluates particles on a Dask
 cluster.  The fit is reproducible from its ``seed`` with any number of jobs or Dask workers:
@@ -152,6 +157,10 @@ class FitSettings:
     min_epsilon: float = 0.0
     dask: str | None = None
     free: tuple[FreeParameter, ...] = field(default=FREE_PARAMETERS)
+    #: The estimate (the point the defaults take): of the final generation, this many particles
+    #: with the smallest distance on their ``fit_seeds``, and the posterior mean, are each measured
+    #: again on ``table_seeds`` seeds; the one closest to the targets there is the estimate.
+    refine: int = 8
     #: None: each prior is the free parameter's whole range.  A share w in (0, 1]: a local fit,
     #: each prior a window w times as wide as that range, centred on the current default (and
     #: moved inside the range where it would stick out): it refines the defaults and measures
@@ -175,6 +184,7 @@ class FitSettings:
         """Raise :class:`ParameterError` naming the first setting out of range."""
         for name, value, low in (("population", self.population, 2), ("generations", self.generations, 1),
                                  ("fit_seeds", self.fit_seeds, 1), ("table_seeds", self.table_seeds, 2),
+                                 ("refine", self.refine, 0),
                                  ("jobs", self.jobs, 1)):
             if value < low:
                 raise ParameterError(f"{name}={value} is out of range: allowed {low} or more")
@@ -208,12 +218,12 @@ def estimate_text(settings: FitSettings, seconds: float) -> str:
     per = seconds / (workers or 1)
     low = settings.population * (1 + 2 * settings.generations) * per
     high = settings.population * (1 + 10 * settings.generations) * per
-    table = settings.table_seeds * seconds / settings.fit_seeds / (workers or 1)
+    table = (settings.refine + 1) * settings.table_seeds * seconds / settings.fit_seeds / (workers or 1)
     who = f"{workers} job{'s' if workers != 1 else ''}" if workers else "one Dask worker (divide by their number)"
     return (f"one particle takes {seconds:.1f} s ({settings.fit_seeds} seed(s) x 2 runs of "
             f"{settings.years or 'the preset'} years); with {who}, expect roughly "
             f"{_duration(low)} to {_duration(high)} for {settings.generations} generation(s) of "
-            f"{settings.population}, then {_duration(table)} for the best particle's table")
+            f"{settings.population}, then {_duration(table)} to choose the estimate")
 
 
 def _duration(seconds: float) -> str:
@@ -415,10 +425,19 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
         particles = particles.reset_index(drop=True)
         post = posterior_table(particles, weights, free)
         population = history.get_population(t=history.max_t)
-        best = min(population.particles, key=lambda p: p.distance)
-        best_params = {k: float(v) for k, v in best.parameter.items()}
-        table = calibrate(seeds=tuple(range(1, settings.table_seeds + 1)), years=settings.years,
-                          jobs=settings.jobs if settings.dask is None else 1, overrides=best_params)
+        candidates = [("particle", float(p.distance), {k: float(v) for k, v in p.parameter.items()})
+                      for p in sorted(population.particles, key=lambda p: p.distance)[:settings.refine]]
+        candidates.append(("posterior mean", math.nan, {r.parameter: float(r.mean) for r in post.itertuples()}))
+        log(f"the estimate: re-measuring {len(candidates)} candidates on {settings.table_seeds} seeds each")
+        refined = []
+        for kind, fit_distance, params in candidates:
+            cal = calibrate(seeds=tuple(range(1, settings.table_seeds + 1)), years=settings.years,
+                            jobs=settings.jobs if settings.dask is None else 1, overrides=params)
+            table_distance = distance(dict(zip(cal.table["target"], cal.table["model"], strict=True)))
+            refined.append({"candidate": kind, "fit_distance": fit_distance, "table_distance": table_distance,
+                            "parameters": params, "_table": cal})
+        chosen = min(refined, key=lambda r: r["table_distance"])
+        table, best_params = chosen["_table"], chosen["parameters"]
         eps = history.get_all_populations()
         info = {
             "alliancesim_version": __version__,
@@ -430,8 +449,10 @@ def fit(settings: FitSettings, out: str | Path, log=print) -> dict[str, Any]:
             "generations_run": int(history.max_t + 1),
             "epsilon": [float(e) for e in eps.loc[eps["t"] >= 0, "epsilon"]],
             "evaluations": int(history.total_nr_simulations),
-            "best_distance": float(best.distance),
+            "estimate": chosen["candidate"],
+            "best_distance": chosen["table_distance"],
             "best_parameters": best_params,
+            "refined": [{k: v for k, v in r.items() if k != "_table"} for r in refined],
             "seconds_per_particle": round(seconds, 2),
             "seconds": round(time.perf_counter() - started, 1),
             "seconds_fitting": round(fitted_seconds, 1),

@@ -191,20 +191,40 @@ def _weekly_metrics(model: AllianceModel, read: Readout, out: dict[str, float]) 
     out["mean_burnout"] = float(np.nanmean(col["mean_burnout"][steady]))
 
 
-def _course_metrics(read: Readout, out: dict[str, float]) -> None:
-    """Dropout, finishing and referral shares over clients whose treatment ended (their last relationship)."""
+def client_courses(read: Readout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each client's course of treatment so far, one row per client who came at least once.
+
+    Returns
+    -------
+    reasons : ndarray of str, shape (clients,)
+        Why the client's last relationship ended (``"ongoing"`` while it lasts).
+    goals_met : ndarray of bool, shape (clients,)
+    sessions : ndarray of float, shape (clients,)
+        Sessions over all the client's relationships (a handover or a referral continues a course).
+    """
     rels, clients = read.relationships, read.clients
     client = rels["client"]
-    out["clients"] = float(len(np.unique(client)))
     last = np.full(len(clients), -1, dtype=np.int64)
     np.maximum.at(last, client, np.arange(len(rels)))
     last = last[last >= 0]
-    reasons = read.end_reasons[last]
+    sessions = np.bincount(client, weights=rels["sessions"], minlength=len(clients))[client[last]]
+    return read.end_reasons[last], clients["goals_met"][client[last]], sessions
+
+
+def dropout_sessions(read: Readout) -> np.ndarray:
+    """Sessions held by each client whose treatment ended in a dropout (the *dropout* of
+    ``dropout_share``: stopped coming before meeting their goals), shape (dropouts,)."""
+    reasons, goals, sessions = client_courses(read)
+    return sessions[(reasons == "dropout") & ~goals]
+
+
+def _course_metrics(read: Readout, out: dict[str, float]) -> None:
+    """Dropout, finishing and referral shares over clients whose treatment ended (their last relationship)."""
+    out["clients"] = float(len(np.unique(read.relationships["client"])))
+    reasons, goals, sessions = client_courses(read)
     ended = reasons != "ongoing"
     if not ended.any():
         return
-    goals = clients["goals_met"][client[last]]
-    sessions = np.bincount(client, weights=rels["sessions"], minlength=len(clients))[client[last]]
     dropped = ended & (reasons == "dropout") & ~goals
     n_ended = int(ended.sum())
     out["dropout_share"] = _share(dropped.sum(), n_ended)

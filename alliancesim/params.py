@@ -153,8 +153,8 @@ def _p(name, type_, default, unit, low, high, group, help_, choices=None, step=N
 
 
 # The registry.  Defaults are the calibrated default clinic: the free parameters of the fit
-# (alliancesim/fit.py) are the posterior means of the fit in experiments/07_calibration/fit;
-# docs/calibration.md says how it ran and why the means.
+# (alliancesim/fit.py) are the estimate of the fit in experiments/07_calibration/fit;
+# docs/calibration.md says how it ran and how the estimate is chosen.
 _PARAMS: list[Param] = [
     # --- clinic -------------------------------------------------------------
     _p("years", float, 10.0, "years", 0.1, 100.0, "clinic",

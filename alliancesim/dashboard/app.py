@@ -21,12 +21,15 @@ import solara
 from ..params import ParameterError
 from .clinic import LIVE_MODELS, Settings
 from .urlstate import AddressBar, Setup, setup_from_query
+from .compare import CompareRunner
 from .controller import Clock, ResetRefused, RunButtons, RunControls, use_clock
 from .controls import SettingsPanel
 from .info import InfoView
+from .predict import Guesses, PredictPanel
 from .spread import SpreadRunner
 from .views import (
     ClinicMapView,
+    CompareView,
     EventLogView,
     ExportView,
     HandoverView,
@@ -131,6 +134,24 @@ CSS = """
 .as-event-limit { max-width: 110px; }
 .as-event-search { min-width: min(380px, 100%); }
 .as-pair-picker { max-width: 100%; }
+.as-predict.v-expansion-panels { margin: 2px 0 6px 0; min-width: 0; }
+.as-predict .v-expansion-panel { background: #f7f2fa !important; border-left: 6px solid #CC79A7; border-radius: 4px; }
+.as-predict .v-expansion-panel-header { min-height: 40px !important; padding: 6px 12px; }
+.as-predict .v-expansion-panel-content__wrap { padding: 0 12px 8px 12px; }
+.as-predict-title { font-size: 17px; font-weight: 700; color: #222; }
+.as-predict-header .v-sheet { background: transparent !important; }
+.as-predict-status { font-size: 16px; color: #555; }
+.as-map-mode .v-btn { text-transform: none !important; letter-spacing: 0 !important; font-size: 16px !important; }
+.as-question { padding: 2px 0 4px 0; min-width: 0; }
+.as-question-ask { font-size: 16px; color: #222; overflow-wrap: anywhere; margin-bottom: 4px; }
+.as-choices.v-btn-toggle { flex-wrap: wrap; height: auto !important; max-width: 100%; background: none !important; }
+.as-choices .v-btn.v-btn { height: 34px !important; font-size: 16px !important; text-transform: none !important;
+                           letter-spacing: 0 !important; font-weight: 500; border-radius: 0; opacity: 1; }
+.as-choices .v-btn.v-btn--active { background-color: #0072B2 !important; color: white !important; }
+.as-predict-wait, .as-predict-answer { font-size: 16px; margin-top: 4px; overflow-wrap: anywhere; }
+.as-predict-value { font-size: 20px; }
+.as-predict-right { color: #007a55; font-weight: 700; }
+.as-predict-wrong { color: #b04000; font-weight: 700; }
 """
 
 
@@ -196,6 +217,7 @@ TABS = (
     ("Event log", "mdi-format-list-bulleted"),
     ("Handover", "mdi-account-switch"),
     ("Run N times", "mdi-chart-scatter-plot"),
+    ("Compare", "mdi-compare-horizontal"),
     ("Export", "mdi-content-save"),
     ("Info", "mdi-information-outline"),
 )
@@ -210,7 +232,8 @@ CSS += "".join(
 
 
 @solara.component
-def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner):
+def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunner, guesses: Guesses,
+             compare: CompareRunner):
     clock.generation.value  # noqa: B018 - a Reset (a new generation) redraws the main area
     model = clock.model
     hub = clock.hub
@@ -219,6 +242,7 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
         StatusBar(model, hub)
         ResetRefused(clock, settings)
         SettingsNotice(settings, model.spec)
+        PredictPanel(model, guesses, hub)
         with solara.v.Tabs(v_model=tab, on_v_model=lambda i: i is not None and ui.tab.set(int(i)),
                            show_arrows=True, slider_color="primary", class_="as-tabs"):
             for i, (label, icon) in enumerate(TABS):
@@ -229,7 +253,7 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
             if tab == 0:
                 with solara.Div(classes=["as-map-page"]):
                     with solara.Div(classes=["as-map-block"]):
-                        ClinicMapView(model, hub)
+                        ClinicMapView(model, ui, hub)
                     with solara.Div(classes=["as-side-column"]):
                         solara.HTML(tag="div", classes=["as-caption"], unsafe_innerHTML="Newest events")
                         RecentEvents(model, hub)
@@ -240,10 +264,12 @@ def MainArea(clock: Clock, settings: Settings, ui: ViewState, runner: SpreadRunn
             elif tab == 3:
                 EventLogView(model, ui, hub)
             elif tab == 4:
-                HandoverView(model, hub)
+                HandoverView(model, compare, hub)
             elif tab == 5:
                 SpreadView(settings, ui, runner)
             elif tab == 6:
+                CompareView(model, ui, compare)
+            elif tab == 7:
                 ExportView(model, ui, runner)
             else:
                 InfoView(model.spec.preset)
@@ -266,6 +292,8 @@ def Page():
 
     ui = solara.use_memo(view_state, [])
     runner = solara.use_memo(SpreadRunner, [])
+    guesses = solara.use_memo(Guesses, [])
+    compare = solara.use_memo(CompareRunner, [])
     solara.Style(CSS)
     solara.Title("alliancesim dashboard")
     with solara.AppBar():
@@ -274,7 +302,7 @@ def Page():
     with solara.Sidebar():
         RunControls(clock, clock.model)
         SettingsPanel(settings, clock.model.spec)
-    MainArea(clock, settings, ui, runner)
+    MainArea(clock, settings, ui, runner, guesses, compare)
     SetupInAddress(settings, ui, clock)
 
 

@@ -20,9 +20,10 @@ import solara
 from .. import presets
 from ..model import AllianceModel
 from ..params import REGISTRY, ParameterError, Params, validate
+from ..streams import SEED_LIMIT, check_seed
 
-#: Seeds a person can type: numpy and the stdlib accept any non-negative int; keep it readable.
-SEED_MAX = 2**32 - 1
+#: The largest seed a person can type: the model's own limit, so any run's or sweep's seed fits.
+SEED_MAX = SEED_LIMIT - 1
 
 
 @functools.cache
@@ -51,17 +52,23 @@ class RunSpec:
 
 
 def parse_seed(text: Any) -> int:
-    """A seed from a control: a whole number from 0 to SEED_MAX, or ParameterError."""
+    """A seed from a control or the address: a whole number from 0 to SEED_MAX, or ParameterError.
+
+    The range is the model's (:func:`alliancesim.streams.check_seed`), so any seed a run or a
+    sweep used can be typed in; ``"3.0"`` is read as 3.
+    """
+    raw = str(text).strip()
     try:
-        value = float(str(text).strip())
-        if not value.is_integer():
-            raise ValueError
-        seed = int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ParameterError(f"seed={text!r} is not a whole number: allowed 0 to {SEED_MAX}") from None
-    if not 0 <= seed <= SEED_MAX:
-        raise ParameterError(f"seed={seed} is out of range: allowed 0 to {SEED_MAX}")
-    return seed
+        seed = int(raw)
+    except ValueError:
+        try:
+            value = float(raw)
+            if not value.is_integer():
+                raise ValueError
+            seed = int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ParameterError(f"seed={text!r} is not a whole number: allowed 0 to {SEED_MAX}") from None
+    return check_seed(seed)
 
 
 class Settings:

@@ -22,7 +22,7 @@ from solara.toestand import Ref
 
 from .. import presets
 from ..params import REGISTRY, Param, by_group
-from .clinic import SEED_MAX, Settings, preset
+from .clinic import Settings, preset
 
 GROUP_TITLES = {
     "clinic": "The clinic",
@@ -188,7 +188,7 @@ def PresetPicker(settings: Settings):
 def SeedPicker(settings: Settings):
     problem = settings.unreadable.value.get("seed")
     with solara.Row(gap="8px", style={"align-items": "center"}):
-        solara.InputText(label=f"Seed (0 to {SEED_MAX})", value=str(settings.seed.value), continuous_update=False,
+        solara.InputText(label="Seed (a whole number, 0 or more)", value=str(settings.seed.value), continuous_update=False,
                          on_value=settings.set_seed, error=bool(problem), dense=True, hide_details=True,
                          classes=["as-seed"])
         solara.Button("New seed", icon_name="mdi-dice-5", text=True, color="primary",

@@ -106,6 +106,7 @@ class Digest:
         self._pair_rows: dict[int, pd.DataFrame] = {}
         self._departures_key: tuple | None = None
         self._departures: list[Departure] = []
+        self._predecessors = np.zeros(0, dtype=np.int64)
 
     @property
     def model(self):
@@ -179,6 +180,20 @@ class Digest:
                 self._rel_by_id = {r.rid: r for r in rels}
                 self._rel_count = len(rels)
             return self._rel_by_id.get(rid)
+
+    def predecessor_rows(self) -> np.ndarray:
+        """For each relationship row, the row of the relationship it continues (-1: none), shape (n,).
+
+        A relationship gets its predecessor in the week it starts, so only new rows are read.
+        """
+        model = self.model
+        with self._lock, model_lock(model):
+            rels = model.relationships
+            known = len(self._predecessors)
+            if len(rels) != known:
+                new = [(-1 if r.predecessor is None else r.predecessor.idx) for r in rels[known:]]
+                self._predecessors = np.concatenate([self._predecessors, np.array(new, dtype=np.int64)])
+            return self._predecessors
 
     def pair_choices(self, which: str = "now", limit: int = 300) -> list[tuple[int, str]]:
         """``(relationship id, label)`` for the inspector's picker, most eventful first.

@@ -72,8 +72,10 @@ def export_run(model, *, preset: str, rid: int | None = None, spread: tuple[list
             departures = F.handover_departures(model)
             if departures:
                 pictures.append((F.HandoverPainter(departures).update(departures), "handover.png"))
+            patterns = F.patterns_figure(model)  # its data now; drawn below, after the lock
         for painter, name in pictures:
             painter.save(staging / name)
+        patterns.savefig(staging / "dropouts_and_ruptures.png", dpi=F.EXPORT_DPI)
         if not departures:
             F.message_figure(F.NO_HANDOVER_YET).savefig(staging / "handover.png", dpi=F.EXPORT_DPI)
         if spread is not None and spread[0]:

@@ -38,6 +38,8 @@ from matplotlib.patches import Circle, Patch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ..network import clinic_graph  # noqa: E402
+from ..metrics import dropout_sessions  # noqa: E402
+from ..readout import readout  # noqa: E402
 from .digest import OUTCOMES, digest, model_lock, rolling_mean  # noqa: E402
 
 # Okabe-Ito
@@ -377,8 +379,8 @@ SERIES_PANELS = (
     ("Alliance and session quality", (("mean_alliance", "mean alliance", BLUE, 4),
                                       ("mean_quality", "mean session quality", ORANGE, 4)), (0.0, 1.0),
      "0-1 scale, 4-week mean"),
-    ("Ruptures and repairs", (("ruptures", "ruptures", VERMILLION, 4), ("repairs", "repairs", GREEN, 4)), None,
-     "per week, 4-week mean"),
+    ("Ruptures repaired so far", (("repaired_so_far", "repaired, of all opened", GREEN, 1),), (0.0, 100.0),
+     "% of ruptures"),
     ("Dropouts and referrals", (("dropouts", "dropped out", VERMILLION, 0),
                                 ("referrals_colleague", "to a colleague", SKY, 0),
                                 ("referrals_out", "out of the clinic", PURPLE, 0)), None, "running total"),
@@ -386,6 +388,19 @@ SERIES_PANELS = (
      "PHQ-9 points, 4-week mean"),
     ("Therapist burnout", (("mean_burnout", "mean burnout", VERMILLION, 1),), (0.0, 1.0), "0-1 scale"),
 )
+
+
+def with_running_shares(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The weekly series plus ``repaired_so_far``: ruptures repaired as a % of all opened so far.
+
+    One line that settles as the clinic runs, instead of two noisy weekly counts (a rupture
+    repaired in a later week counts in that week, so the share can lag, never exceed 100 %).
+    """
+    opened = np.nancumsum(series.get("ruptures", np.zeros(0)))
+    repaired = np.nancumsum(series.get("repairs", np.zeros(0)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(opened > 0, 100 * np.minimum(repaired, opened) / np.maximum(opened, 1), np.nan)
+    return {**series, "repaired_so_far": share}
 
 
 def smoothed(values: np.ndarray, smooth: int) -> np.ndarray:
@@ -426,7 +441,7 @@ class TimeSeriesPainter(Painter):
         return (self._xmax, self._departures, tuple(tuple(ax.get_ylim()) for ax in self.axes.flat))
 
     def update(self, model) -> TimeSeriesPainter:
-        series = digest(model).weekly()
+        series = with_running_shares(digest(model).weekly())
         with model_lock(model):
             departures = tuple((t.left_week, t.leave_reason) for t in model.therapists_all if t.left_week is not None)
             week = model.week
@@ -453,6 +468,120 @@ class TimeSeriesPainter(Painter):
             left = "" if not departures else " (dotted lines: a therapist left; vermillion: burnt out)"
             self.caption = f"Week {week} of {self.horizon}{left}"
         return self
+
+
+# ---------------------------------------------------------------------------------- patterns so far
+#: Bars for sessions 1 .. DROPOUT_SESSIONS_SHOWN - 1, then one bar for that many sessions or more.
+DROPOUT_SESSIONS_SHOWN = 12
+
+
+def dropout_by_session(model) -> np.ndarray:
+    """Clients who dropped out, by the sessions they had (as the ``dropout_share`` and
+    ``early_dropout_share`` metrics count them): index 0 is after session 1, the last bar
+    (index ``DROPOUT_SESSIONS_SHOWN - 1``) after that many sessions or more."""
+    sessions = np.clip(dropout_sessions(readout(model)).astype(np.int64), 1, DROPOUT_SESSIONS_SHOWN)
+    return np.bincount(sessions - 1, minlength=DROPOUT_SESSIONS_SHOWN)[:DROPOUT_SESSIONS_SHOWN]
+
+
+def ruptures_by_period(model, weeks_per_bar: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ruptures opened in each period of ``weeks_per_bar`` weeks (from week 1): (start weeks,
+    repaired since, not repaired (yet)), each of shape (periods,)."""
+    read = readout(model)
+    rup = read.ruptures
+    periods = max(1, math.ceil(max(model.week, 1) / weeks_per_bar))
+    which = np.clip((rup["week"] - 1) // weeks_per_bar, 0, periods - 1)
+    repaired = rup["resolved_week"] >= 0
+    return (np.arange(periods) * weeks_per_bar + 1,
+            np.bincount(which[repaired], minlength=periods)[:periods],
+            np.bincount(which[~repaired], minlength=periods)[:periods])
+
+
+def bar_weeks(horizon: int) -> tuple[int, str]:
+    """Weeks per rupture bar: a month (4 weeks) for runs up to two years, else a quarter (13 weeks),
+    so a ten-year run has forty readable bars, not 130 slivers."""
+    return (4, "month") if horizon <= 104 else (13, "quarter")
+
+
+class PatternsPainter(Painter):
+    """Two pictures a trainer asked for: when clients drop out (by session number), and ruptures
+    per month or quarter with how many of them were repaired.
+
+    The bars of the whole run exist from the start (empty); a week only changes their
+    heights and the two titles, drawn over the saved background.
+    """
+
+    def __init__(self, horizon: int, width: float = 13.0, height: float = 4.2) -> None:
+        with styled():
+            fig = new_figure(width, height)
+            super().__init__(fig)
+            fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.2, wspace=0.22)
+            self.horizon = max(1, int(horizon))
+            left, right = self.left, self.right = fig.subplots(1, 2)
+            x = np.arange(1, DROPOUT_SESSIONS_SHOWN + 1)
+            self.drop_bars = [self.live(b) for b in left.bar(x, np.zeros(len(x)), color=VERMILLION, width=0.75)]
+            left.set_xticks(x, [str(k) for k in x[:-1]] + [f"{x[-1]}+"])
+            left.set_xlabel("sessions held before the client stopped coming")
+            left.set_ylabel("clients")
+            left.grid(axis="x", visible=False)
+            self.left_title = self.live(left.set_title("When clients drop out"))
+            self.no_dropouts = self.live(left.text(0.5, 0.5, "no dropouts yet", ha="center", va="center",
+                                                   color=GREY, fontsize=15, transform=left.transAxes))
+            self.step, self.period = bar_weeks(self.horizon)
+            starts = np.arange(math.ceil(self.horizon / self.step)) * self.step + 1
+            zeros = np.zeros(len(starts))
+            kw = {"width": self.step * 0.85, "align": "edge"}
+            self.repaired = [self.live(b) for b in right.bar(starts, zeros, color=GREEN, label="repaired", **kw)]
+            self.unrepaired = [self.live(b) for b in right.bar(starts, zeros, color=VERMILLION,
+                                                              label="not repaired (yet)", **kw)]
+            right.set_xlabel(f"week the rupture opened (one bar a {self.period})")
+            right.set_ylabel(f"ruptures per {self.period}")
+            right.legend(loc="upper left", ncols=2)
+            right.grid(axis="x", visible=False)
+            self.right_title = self.live(right.set_title("Ruptures and repairs"))
+            self._key: tuple = ()
+
+    def background_key(self) -> object:
+        return self._key
+
+    def update(self, model) -> PatternsPainter:
+        with model_lock(model):
+            drops = dropout_by_session(model)
+            _, repaired, unrepaired = ruptures_by_period(model, self.step)
+            week = model.week
+        with self.lock:
+            for bar, h in zip(self.drop_bars, drops, strict=True):
+                bar.set_height(h)
+            total, early = int(drops.sum()), int(drops[:2].sum())
+            self.left_title.set_text("When clients drop out" + (f": {100 * early / total:.0f}% after session 1 "
+                                                                "or 2" if total else ""))
+            self.no_dropouts.set_visible(total == 0)
+            n = len(repaired)
+            for k, (a, b) in enumerate(zip(self.repaired, self.unrepaired, strict=True)):
+                ra, ub = (float(repaired[k]), float(unrepaired[k])) if k < n else (0.0, 0.0)
+                a.set_height(ra)
+                b.set_y(ra)
+                b.set_height(ub)
+            opened = int(repaired.sum() + unrepaired.sum())
+            self.right_title.set_text(f"Ruptures and repairs: {100 * repaired.sum() / opened:.0f}% repaired so far"
+                                      if opened else "Ruptures and repairs")
+            # axes grow in steps (each step redraws the background), never shrink within a run
+            left_top = nice_ceiling(1.3 * max(1, int(drops.max(initial=0))))
+            right_top = nice_ceiling(1.3 * max(1, int((repaired + unrepaired).max(initial=0))))
+            xmax = growing_limit(max(week, 1), min(52.0, self.horizon), float(self.horizon))
+            self.left.set_ylim(0, left_top)
+            self.right.set_ylim(0, right_top)
+            self.right.set_xlim(1, xmax + 1)
+            self._key = (left_top, right_top, xmax)
+            self.caption = f"Week {week}: {total} dropouts, {opened} ruptures so far"
+        return self
+
+
+def patterns_figure(model) -> Figure:
+    """The patterns picture as a whole figure (for exports)."""
+    painter = PatternsPainter(model.horizon).update(model)
+    for artist in painter._dynamic:
+        artist.set_animated(False)
+    return painter.fig
 
 
 # ---------------------------------------------------------------------------------- one relationship
@@ -697,4 +826,99 @@ def spread_figure(results: list[dict], title: str, width: float = 13.0, height: 
                     fontsize=11, fontweight="bold")
         fig.text(0.01, 0.96, title, fontsize=15, fontweight="bold", va="center")
         fig.text(0.01, 0.915, "one dot per run (seed); black bar: median", fontsize=12, color=GREY, va="center")
+    return fig
+
+
+# ---------------------------------------------------------------------------------- side by side
+#: Colour and line style of the first, second and third setup in a comparison.
+COMPARE_STYLES = ((BLUE, "-"), (ORANGE, "--"), (GREEN, ":"))
+#: The panels of a comparison: title, weekly column, smoothing (as in SERIES_PANELS), y range, unit.
+COMPARE_PANELS = (
+    ("Clients on the books", "clients_on_books", 1, None, "clients"),
+    ("Mean alliance", "mean_alliance", 8, (0.0, 1.0), "0-1 scale, 8-week mean"),
+    ("Ruptures repaired so far", "repaired_so_far", 1, (0.0, 100.0), "% of ruptures"),
+    ("Dropouts", "dropouts", 0, None, "running total"),
+    ("Therapist burnout", "mean_burnout", 1, (0.0, 1.0), "0-1 scale"),
+)
+
+
+def handover_outcome_bars(ax, runs, labels: list[str]) -> None:
+    """On ``ax``: one bar per run, the % of handed-over clients who stayed, moved or stopped."""
+    y = np.arange(len(runs))[::-1].astype(float)
+    left = np.zeros(len(runs))
+    totals = np.array([sum(r.handover_counts().values()) for r in runs], dtype=float)
+    for outcome in OUTCOMES:
+        colour, words = OUTCOME_STYLE[outcome]
+        counts = np.array([r.handover_counts()[outcome] for r in runs], dtype=float)
+        share = np.where(totals > 0, 100 * counts / np.maximum(totals, 1), 0.0)
+        ax.barh(y, share, left=left, color=colour, label=words, height=0.6)
+        for yi, li, si in zip(y, left, share, strict=True):
+            if si >= 8:
+                ax.text(li + si / 2, yi, f"{si:.0f}%", ha="center", va="center", color="white", fontsize=13,
+                        fontweight="bold")
+        left += share
+    ax.set_yticks(y, [f"{label}\n({int(n)} clients)" if n else f"{label}\n(no handover)"
+                      for label, n in zip(labels, totals, strict=True)])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of the clients handed over")
+    ax.set_title("Handover outcomes")
+    ax.grid(visible=False)
+
+
+def compare_figure(runs, width: float = 13.0, height: float = 7.6) -> Figure:
+    """Two or three runs with the same seed: their key weekly lines overlaid, and handover outcomes."""
+    if not runs:
+        return message_figure("Nothing compared yet.")
+    with styled():
+        fig = new_figure(width, height)
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.82, bottom=0.08, wspace=0.3, hspace=0.42)
+        axes = fig.subplots(2, 3)
+        for ax, (title, column, smooth, ylim, unit) in zip(axes.flat, COMPARE_PANELS, strict=False):
+            for run, (colour, style) in zip(runs, COMPARE_STYLES, strict=False):
+                series = with_running_shares(run.weekly)
+                values = smoothed(series.get(column, np.zeros(0)), smooth)
+                ax.plot(series["week"], values, color=colour, ls=style, label=run.label)
+            ax.set_title(title)
+            ax.set_ylabel(unit, fontsize=11)
+            if ylim:
+                ax.set_ylim(*ylim)
+            else:
+                ax.set_ylim(bottom=0)
+        for ax in axes[1, :2]:
+            ax.set_xlabel("week")
+        labels = [f"{'ABC'[i]}: {r.label}" for i, r in enumerate(runs)]
+        handover_outcome_bars(axes[1, 2], runs, ["ABC"[i] for i in range(len(runs))])
+        handles = [Line2D([], [], color=c, ls=s, lw=3, label=label)
+                   for (c, s), label in zip(COMPARE_STYLES, labels, strict=False)]
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.01, 0.995), ncols=len(runs), fontsize=13)
+        outcomes = [Patch(color=OUTCOME_STYLE[o][0], label=OUTCOME_STYLE[o][1]) for o in OUTCOMES]
+        fig.legend(handles=outcomes, loc="upper left", bbox_to_anchor=(0.01, 0.945), ncols=3, fontsize=12,
+                   title="handover outcomes:", title_fontsize=12, alignment="left")
+    return fig
+
+
+def policies_figure(runs, width: float = 13.0) -> Figure:
+    """The same clinic and seed under each handover policy: where the clients went, and the median
+    weeks until the new alliances recovered."""
+    height = 1.9 + 0.75 * len(runs)
+    with styled():
+        fig = new_figure(width, height)
+        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.45 / height, bottom=1.3 / height, wspace=0.08)
+        shares, recover = fig.subplots(1, 2, width_ratios=(2.2, 1.0))
+        labels = [r.label.removeprefix("handover: ") for r in runs]
+        handover_outcome_bars(shares, runs, labels)
+        y = np.arange(len(runs))[::-1].astype(float)
+        weeks = np.array([r.metrics.get("recovery_weeks", np.nan) for r in runs], dtype=float)
+        recover.barh(y, np.nan_to_num(weeks), color=SKY, height=0.6)
+        for yi, w in zip(y, weeks, strict=True):
+            recover.text(0.3 if not np.isfinite(w) else w + 0.3, yi, "–" if not np.isfinite(w) else f"{w:.0f}",
+                         va="center", fontsize=13)
+        recover.set_yticks(y, [""] * len(runs))
+        recover.set_ylim(shares.get_ylim())
+        recover.set_xlim(0, nice_ceiling(1.3 * max(1.0, float(np.nanmax(weeks, initial=1.0)))))
+        recover.set_title("Weeks to recover (median)")
+        recover.set_xlabel("weeks to 90% of the old alliance")
+        recover.grid(visible=False)
+        handles = [Patch(color=OUTCOME_STYLE[o][0], label=OUTCOME_STYLE[o][1]) for o in OUTCOMES]
+        fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=12, bbox_to_anchor=(0.5, 0.0))
     return fig

@@ -67,8 +67,12 @@ HOW_TO_USE_IT = """
   another story from the same clinic.
 * The tabs: **Clinic map** (who sees whom, now), **Over time** (the weekly trends), **Relationship**
   (one pair, session by session), **Event log** (what happened, in words, newest first), **Handover**
-  (each retirement and where the clients went), **Run N times** (the spread of outcomes over seeds)
-  and **Export** (tables as CSV, pictures as PNG, and a zip of them to download).
+  (each retirement and where the clients went, and the three handover policies side by side),
+  **Run N times** (the spread of outcomes over seeds), **Compare** (two presets run with the same
+  seed, their key plots overlaid) and **Export** (tables as CSV, pictures as PNG, and a zip of them to
+  download).
+* **Predict, then run.** Some presets ask a question before the run (above the tabs): pick a guess,
+  press **▶**, and when the run ends the page shows what the run measured next to the guess.
 * Hide the sidebar with the menu button at the top left to give the pictures the whole screen.
 * The page's address holds the setup (preset, seed, changed values, tab): reload keeps it, and
   sending the link to a student opens the same clinic.
@@ -154,6 +158,10 @@ def info_markdown(preset_name: str) -> str:
     notice = THINGS_TO_NOTICE
     if preset.things_to_notice:
         notice += f"\n**In {preset.title}:**\n\n" + _bullets(preset.things_to_notice) + "\n"
+    if preset.questions:
+        notice += (f"\n**{preset.title} asks before the run** (pick a guess above the tabs; the answer "
+                   "comes when the run ends):\n\n"
+                   + _bullets(f"{q.ask} *({' / '.join(q.choices)})*" for q in preset.questions) + "\n")
     tries = THINGS_TO_TRY
     if preset.things_to_try:
         tries += f"\n**In {preset.title}:**\n\n" + _bullets(preset.things_to_try) + "\n"

@@ -27,7 +27,8 @@ from ..params import REGISTRY
 from .clinic import Settings, preset
 
 #: URL names of the tabs, in the order of the page's tabs.
-TAB_NAMES = ("map", "over-time", "relationship", "event-log", "handover", "run-n-times", "export", "info")
+TAB_NAMES = ("map", "over-time", "relationship", "event-log", "handover", "run-n-times", "compare", "export",
+             "info")
 
 
 @dataclass

@@ -17,15 +17,26 @@ import html
 import numpy as np
 import solara
 
+from .. import presets
 from ..params import REGISTRY, ParameterError
 from . import figures as F
-from .clinic import Settings
+from .clinic import Settings, preset
+from .compare import PARTNERS, CompareRunner, policy_setups
 from .controller import SLOW_VIEW_INTERVAL
 from .digest import EVENT_TOPICS, digest, model_lock, pair_label, topic_of
 from .export import export_root, export_run, zip_folder
 from .live import LiveHTML, LiveHub, LiveImage
 from .spread import SpreadRunner, spread_seeds
-from .svgmap import legend_html, map_state, map_svg
+from .svgmap import LINE_MODES, legend_html, map_state, map_svg
+
+#: How the map draws relationships when a page opens (legible after a year of arrivals).
+MAP_DEFAULT = "by neighbourhood"
+#: While the clinic plays, the map and the newest events are redrawn at most this often (seconds);
+#: the week and the headline tiles follow every week; after a Step and when play stops, every view
+#: shows the current week at once.  Why: with twenty tabs playing on a 2-core laptop the server
+#: used under a third of a core, and the browsers redrawing maps took the rest, so a Step waited
+#: (p90 2.4 s with the map redrawn every 0.4 s, 0.96 s at 1 s; benchmarks/dashboard_concurrency.py).
+MAP_INTERVAL = 1.0
 
 TOPIC_COLOURS = {
     "ruptures and repairs": F.VERMILLION,
@@ -49,6 +60,8 @@ class ViewState:
         self.event_limit = solara.reactive("100")
         self.spread_n = solara.reactive(8)
         self.spread_years = solara.reactive(0.0)  # 0: the years in the settings
+        self.compare_with: solara.Reactive[str | None] = solara.reactive(None)  # None: the preset's partner
+        self.map_lines = solara.reactive(MAP_DEFAULT)
 
         @solara.lab.task(prefer_threaded=True)  # in the background: a late export takes seconds
         def export_task(model, rid, spread, root):
@@ -130,17 +143,24 @@ def SettingsNotice(settings: Settings, running_spec):
 
 
 # ---------------------------------------------------------------------------------- the clinic map
-def map_html(model) -> str:
+def map_html(model, mode: str = "each") -> str:
     state = map_state(model)
-    return f"<div class='as-caption as-map-caption'>{_esc(state.caption)}</div>{map_svg(state)}"
+    return f"<div class='as-caption as-map-caption'>{_esc(state.caption)}</div>{map_svg(state, mode)}"
 
 
 @solara.component
-def ClinicMapView(model, hub: LiveHub | None = None):
-    """The map (drawn by the browser from SVG) and how to read it (sent once)."""
+def ClinicMapView(model, ui: ViewState | None = None, hub: LiveHub | None = None):
+    """The map (drawn by the browser from SVG) and how to read it (sent once per way of drawing)."""
+    words = ui.map_lines.value if ui is not None else MAP_DEFAULT
+    mode = LINE_MODES.get(words, LINE_MODES[MAP_DEFAULT])
+    if ui is not None:
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="8px",
+                        classes=["as-map-mode"]):
+            solara.Text("Relationships:", classes=["as-help"])
+            solara.ToggleButtonsSingle(value=words, values=list(LINE_MODES), on_value=ui.map_lines.set)
     with solara.Row(classes=["as-map-row"], gap="12px", style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-        LiveHTML(hub, lambda: map_html(model), classes=["as-map"])
-        solara.HTML(tag="div", classes=["as-map-legend"], unsafe_innerHTML=legend_html())
+        LiveHTML(hub, lambda: map_html(model, mode), classes=["as-map"], min_interval=MAP_INTERVAL)
+        solara.HTML(tag="div", classes=["as-map-legend"], unsafe_innerHTML=legend_html(mode))
 
 
 @solara.component
@@ -148,7 +168,7 @@ def RecentEvents(model, hub: LiveHub | None = None, limit: int = 14):
     """The newest events, as sentences: the story the map is telling."""
     LiveHTML(hub, lambda: events_html(digest(model).events(limit=limit),
                                       empty="Nothing has happened yet: press Step or ▶."),
-             classes=["as-recent"])
+             classes=["as-recent"], min_interval=MAP_INTERVAL)
 
 
 def events_html(events: list, empty: str = "No events match.") -> str:
@@ -179,6 +199,18 @@ def OverTimeView(model, hub: LiveHub | None = None):
         return png, "png", painter.caption
 
     LiveImage(hub, content, "timeseries", min_interval=SLOW_VIEW_INTERVAL)
+    PatternsPicture(model, hub)
+
+
+@solara.component
+def PatternsPicture(model, hub: LiveHub | None = None):
+    """When clients drop out (by session number), and ruptures per month with how many were repaired."""
+    painter = solara.use_memo(lambda: F.PatternsPainter(model.horizon), [model])
+
+    def content():
+        return painter.update(model).frame(), "png", ""
+
+    LiveImage(hub, content, "patterns", min_interval=SLOW_VIEW_INTERVAL)
 
 
 # ---------------------------------------------------------------------------------- one relationship
@@ -336,18 +368,56 @@ def handover_html(model) -> str:
 
 
 @solara.component
-def HandoverView(model, hub: LiveHub | None = None):
+def HandoverView(model, compare: CompareRunner, hub: LiveHub | None = None):
     policy = model.params.handover_policy
     solara.HTML(tag="div", classes=["as-note"], unsafe_innerHTML=(
         f"Handover policy in this run: <b>{_esc(policy)}</b>. {_esc(REGISTRY['handover_policy'].help)}"))
     LiveHTML(hub, lambda: handover_html(model), classes=["as-handover"])
     HandoverPicture(model, hub)
+    PoliciesCompared(model, compare)
+
+
+@solara.component
+def PoliciesCompared(model, compare: CompareRunner):
+    """The clinic on screen under each handover policy, same seed: where the clients went."""
+    spec = model.spec
+    task = compare.task
+    solara.HTML(tag="div", classes=["as-caption"], unsafe_innerHTML="Each handover policy, side by side")
+    solara.HTML(tag="div", classes=["as-help"], unsafe_innerHTML=(
+        f"Run this clinic to its end three times with seed {spec.seed}, once under each policy (no handover, "
+        "the file, the file and an introduction), and compare where the clients of a leaving therapist went."))
+    with solara.Row():
+        solara.Button("Compare the three policies", icon_name="mdi-compare-horizontal", color="primary",
+                      disabled=task.pending, classes=["as-compare-policies"],
+                      on_click=lambda: compare.start("policies",
+                                                     f"{spec.title}: each handover policy, seed {spec.seed}",
+                                                     policy_setups(spec.params), spec.seed))
+    if task.pending:
+        solara.ProgressLinear(True)
+        solara.Text("Running the clinic under each policy…", classes=["as-help"])
+    elif task.error:
+        solara.Error(f"A run failed: {task.exception}", dense=True)
+    result = compare.result("policies")
+    if result is not None:
+        PoliciesResult(result)
+
+
+@solara.component
+def PoliciesResult(result):
+    png = solara.use_memo(lambda: F.png(F.policies_figure(result.runs)), [result])
+    Picture(png, "policies", caption=result.title)
 
 
 @solara.component
 def HandoverPicture(model, hub: LiveHub | None = None):
     painters = solara.use_memo(dict, [model])  # layout of departures -> painter
-    waiting = solara.use_memo(lambda: F.png(F.message_figure(F.NO_HANDOVER_YET)), [])
+    planned = int(model.params.scheduled_retirement_week)
+    first = model.therapists_all[0].label if model.therapists_all else "T1"
+    # on a retiring preset, say when the picture comes rather than suggest a retiring preset
+    text = (F.NO_HANDOVER_YET if planned <= 0 else
+            f"This picture fills in after {first}'s last day (week {planned}):\n"
+            "where the clients went, and how long the new alliances took.")
+    waiting = solara.use_memo(lambda: F.png(F.message_figure(text, height=2.2)), [text])
 
     def content():
         departures = F.handover_departures(model)
@@ -427,6 +497,65 @@ def SpreadResultView(result):
         body.append(f"<tr><td>{run['seed']}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     solara.HTML(tag="table", classes=["as-table"], unsafe_innerHTML=(
         f"<thead><tr><th>seed</th>{header}</tr></thead><tbody>{''.join(body)}</tbody>"))
+
+
+# ---------------------------------------------------------------------------------- compare
+def compare_partner(name: str, chosen: str | None) -> str:
+    """The preset to compare with: the person's choice, else the preset's natural partner."""
+    names = presets.names()
+    if chosen in names and chosen != name:
+        return chosen
+    partner = PARTNERS.get(name, "default")
+    return partner if partner in names and partner != name else next(n for n in names if n != name)
+
+
+@solara.component
+def CompareView(model, ui: ViewState, compare: CompareRunner):
+    """Two setups with the same seed, their key plots overlaid and their headline figures side by side."""
+    spec = model.spec
+    other = compare_partner(spec.preset, ui.compare_with.value)
+    task = compare.task
+    solara.Markdown(
+        f"**A** is the run on screen: *{_esc(spec.title)}*, seed {spec.seed}. Pick **B** and run both to the end "
+        "with the same seed: the same clients arrive with the same histories, so the differences come from the "
+        "setups. One seed is still one story: check a difference with **Run N times** before teaching it.")
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="16px"):
+        items = [{"text": preset(n).title, "value": n} for n in presets.names() if n != spec.preset]
+        solara.v.Select(label="B: compare with", items=items, v_model=other, outlined=True, dense=True,
+                        hide_details=True, on_v_model=lambda n: n and ui.compare_with.set(n),
+                        class_="as-compare-with", style_="min-width: min(420px, 100%); max-width: 560px")
+        b = preset(other)
+        setups = [(spec.title, spec.params), (b.title, b.validated())]
+        solara.Button(f"Run A and B with seed {spec.seed}", icon_name="mdi-compare-horizontal", color="primary",
+                      disabled=task.pending, classes=["as-compare-run"],
+                      on_click=lambda: compare.start("setups", f"A: {spec.title} · B: {b.title} · seed {spec.seed}",
+                                                     setups, spec.seed))
+    if task.pending:
+        solara.ProgressLinear(True)
+        solara.Text("Running both setups to their end…", classes=["as-help"])
+    elif task.error:
+        solara.Error(f"A run failed: {task.exception}", dense=True)
+    result = compare.result("setups")
+    if result is not None:
+        CompareResult(result)
+
+
+@solara.component
+def CompareResult(result):
+    png = solara.use_memo(lambda: F.png(F.compare_figure(result.runs)), [result])
+    Picture(png, "compare", caption=result.title)
+    header = "".join(f"<th>{'ABC'[i]}: {_esc(r.label)}</th>" for i, r in enumerate(result.runs))
+    body = []
+    for metric, label, unit, percent in F.SPREAD_METRICS:
+        cells = []
+        for run in result.runs:
+            x = float(run.metrics.get(metric, float("nan")))
+            cells.append("–" if x != x else (f"{100 * x:.1f}%" if percent else f"{x:.3g}"))
+        body.append(f"<tr><td>{_esc(label)} <span class='as-unit'>({_esc(unit)})</span></td>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    solara.HTML(tag="div", classes=["as-table-wrap", "as-compare-table"], unsafe_innerHTML=(
+        f"<table class='as-table'><thead><tr><th>over the whole run</th>{header}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"))
 
 
 # ---------------------------------------------------------------------------------- export

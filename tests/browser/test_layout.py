@@ -19,10 +19,12 @@ LONGEST = max((presets.load(n) for n in presets.names()), key=lambda p: len(p.ti
 
 # Boxes of everything a student reads in the main area, by CSS selector (all matches).
 MAIN_PARTS = [".as-kpi", ".as-running", ".as-tab", ".as-map svg", ".as-map-legend", ".as-map-caption",
-              ".as-side-column .as-caption", ".as-recent li"]
+              ".as-side-column .as-caption", ".as-recent li", ".as-predict", ".as-question-ask", ".as-choice",
+              ".as-map-mode"]
 # Text that must be at least MIN_LABEL_PX.
 LABELS = [".as-kpi-label", ".v-tab", ".as-events li", ".as-caption", ".as-legend li", ".as-week-line",
-          ".as-summary", ".as-notice li", ".v-navigation-drawer .v-label", ".as-group-title", ".as-help"]
+          ".as-summary", ".as-notice li", ".v-navigation-drawer .v-label", ".as-group-title", ".as-help",
+          ".as-question-ask", ".as-choice", ".as-predict-wait"]
 
 BOXES_JS = """sels => sels.flatMap(sel => Array.from(document.querySelectorAll(sel)).map(e => {
     const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
@@ -45,7 +47,7 @@ def boxes(page, selectors: list[str]) -> list[dict]:
 
 def check_on_screen_and_apart(page, width: int, parts: list[str]) -> list[dict]:
     found = boxes(page, parts)
-    for sel in (".as-kpi", ".as-tab", ".as-map svg"):
+    for sel in (".as-kpi", ".as-tab", ".as-map svg", ".as-predict", ".as-choice"):  # default asks a question
         assert any(b["sel"] == sel for b in found), f"nothing matches {sel}"
     off = [b for b in found if b["x"] < -1 or b["x"] + b["w"] > width + 1]
     off = [b for b in off if b["sel"] != ".as-tab"]  # tabs scroll sideways, with arrows (checked apart)
@@ -59,7 +61,11 @@ def check_on_screen_and_apart(page, width: int, parts: list[str]) -> list[dict]:
         for b in tiles[i + 1:]:
             assert not overlaps(a, b), f"tiles overlap: {a} {b}"
     blocks = [b for b in found if b["sel"] in (".as-map svg", ".as-map-legend", ".as-side-column .as-caption",
-                                               ".as-running")]
+                                               ".as-running", ".as-predict", ".as-tab", ".as-map-mode")]
+    choices = [b for b in found if b["sel"] == ".as-choice"]
+    for i, a in enumerate(choices):  # the answers to pick wrap onto lines of their own, never on top
+        for b in choices[i + 1:]:
+            assert not overlaps(a, b), f"choices overlap at width {width}: {a} {b}"
     for i, a in enumerate(blocks):
         for b in blocks[i + 1:]:
             assert not overlaps(a, b), f"overlap at width {width}: {a} {b}"

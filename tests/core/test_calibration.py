@@ -346,7 +346,7 @@ def test_the_fit_sampler_gives_the_same_fit_with_any_number_of_workers(tmp_path)
 
 def test_reduced_fit_writes_a_posterior_inside_the_priors(tmp_path):
     out = tmp_path / "fit"
-    settings = FitSettings(population=3, generations=1, fit_seeds=1, years=0.5, table_seeds=2, jobs=1)
+    settings = FitSettings(population=3, generations=1, fit_seeds=1, years=0.5, table_seeds=2, jobs=1, refine=2)
     info = fit(settings, out, log=lambda _line: None)
     files = {p.name for p in out.iterdir()}
     assert {"posterior.csv", "posterior.md", "particles.csv", "best_calibration.csv", "best_calibration.md",
@@ -362,6 +362,11 @@ def test_reduced_fit_writes_a_posterior_inside_the_priors(tmp_path):
     assert set(best["runs"]) <= {0, 1, 2}
     assert json.loads((out / "fit_info.json").read_text()) == json.loads(json.dumps(info))
     assert info["best_distance"] >= 0 and set(info["best_parameters"]) == {p.name for p in settings.free}
+    # The estimate: the two closest particles and the posterior mean, measured again; the closest there wins.
+    assert [r["candidate"] for r in info["refined"]] == ["particle", "particle", "posterior mean"]
+    assert info["best_distance"] == min(r["table_distance"] for r in info["refined"])
+    chosen = min(info["refined"], key=lambda r: r["table_distance"])
+    assert info["best_parameters"] == chosen["parameters"] and info["estimate"] == chosen["candidate"]
     assert [p.name for p in tmp_path.iterdir()] == ["fit"]  # no partial folder left beside it
     with pytest.raises(ParameterError, match="already exists"):
         fit(settings, out, log=lambda _line: None)

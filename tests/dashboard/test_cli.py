@@ -23,7 +23,7 @@ from alliancesim.dashboard.export import EXPORT_DIR_ENV
     (["--port", "70000"], "argument --port: port 70000 is out of range"),
     (["--preset", "no_such_clinic"], "unknown preset 'no_such_clinic'"),
     (["--preset", "my_clinic.toml"], "unknown preset 'my_clinic.toml': choose one of default"),
-    (["--seed", "-2"], "seed=-2 is out of range: allowed 0 to 4294967295"),
+    (["--seed", "-2"], "seed=-2 is out of range: allowed 0 to 9223372036854775807"),
     (["--seed", "one"], "seed='one' is not a whole number"),
     (["--host", "no-such-host.invalid"], "--host 'no-such-host.invalid' is not an address this computer has"),
     (["--unknown"], "unrecognized arguments: --unknown"),

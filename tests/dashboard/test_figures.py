@@ -9,8 +9,9 @@ import pytest
 from alliancesim.dashboard import figures as F
 from alliancesim.dashboard.clinic import DashboardClinic
 from alliancesim.dashboard.digest import digest, rolling_mean
+from alliancesim.metrics import summary_metrics
 from alliancesim.model import AllianceModel
-from alliancesim.tables import relationship_table, session_table, weekly_table
+from alliancesim.tables import relationship_table, rupture_table, session_table, weekly_table
 
 from .conftest import JPEG_SIGNATURE, PNG_SIGNATURE
 
@@ -159,3 +160,65 @@ def test_the_handover_tab_counts_down_to_the_retirement():
     assert "4 weeks</b> until the handover" in handover_html(model) and "on notice now" in handover_html(model)
     model.run(weeks=10)
     assert "as-countdown" not in handover_html(model)
+
+
+def test_dropout_bars_count_the_clients_who_dropped_out_in_the_relationship_table(retired):
+    # a client's course: all their relationships (a handover continues it); it ended in a dropout when
+    # the last one did and the client had not met their goals
+    rels = relationship_table(retired).sort_values("relationship_id")
+    courses = rels.groupby("client").agg(sessions=("sessions", "sum"), last=("end_reason", "last"),
+                                         goals=("client_goals_met", "last"))
+    dropped = courses.loc[(courses["last"] == "dropout") & ~courses["goals"].astype(bool), "sessions"].to_numpy()
+    bars = F.dropout_by_session(retired)
+    assert len(bars) == F.DROPOUT_SESSIONS_SHOWN and bars.sum() == len(dropped) > 5
+    for k in range(2, F.DROPOUT_SESSIONS_SHOWN):
+        assert bars[k - 1] == np.count_nonzero(dropped == k)
+    assert bars[0] == np.count_nonzero(dropped <= 1)
+    assert bars[-1] == np.count_nonzero(dropped >= F.DROPOUT_SESSIONS_SHOWN)
+    # the title's share is the early_dropout_share metric the default preset asks about
+    assert bars[:2].sum() / bars.sum() == pytest.approx(summary_metrics(retired)["early_dropout_share"])
+
+
+@pytest.mark.parametrize("weeks_per_bar", [4, 13])
+def test_rupture_bars_count_each_rupture_once_in_the_period_it_opened(retired, weeks_per_bar):
+    table = rupture_table(retired)
+    starts, repaired, unrepaired = F.ruptures_by_period(retired, weeks_per_bar)
+    assert len(starts) == -(-retired.week // weeks_per_bar) and starts[0] == 1
+    assert repaired.sum() + unrepaired.sum() == len(table) > 10
+    assert repaired.sum() == int(table["resolved"].sum())
+    first = table[table["week"] <= weeks_per_bar]
+    assert repaired[0] + unrepaired[0] == len(first)
+
+
+def test_running_repaired_share_stays_a_share(retired):
+    series = F.with_running_shares(digest(retired).weekly())
+    share = series["repaired_so_far"]
+    table = weekly_table(retired)
+    opened = table["ruptures"].cumsum().to_numpy()
+    assert np.isnan(share[opened == 0]).all()
+    known = share[opened > 0]
+    assert len(known) and (known >= 0).all() and (known <= 100).all()
+    assert known[-1] == pytest.approx(100 * min(table["repairs"].sum(), opened[-1]) / opened[-1])
+
+
+def test_patterns_figure_draws_with_and_without_data(retired):
+    assert F.png(F.patterns_figure(retired)).startswith(PNG_SIGNATURE)
+    fresh = DashboardClinic({"years": 1.0, "n_therapists": 3, "initial_clients": 10, "population": 500})
+    assert F.png(F.patterns_figure(fresh)).startswith(PNG_SIGNATURE)  # week 0: no dropouts, no ruptures
+
+
+def test_map_reads_each_client_as_the_model_objects_say(retired):
+    from alliancesim.dashboard.svgmap import map_state
+
+    state = map_state(retired)
+    clients = list(retired.clients())
+    assert [(x, y) for x, y, _ in state.clients] == [tuple(map(float, c.home)) for c in clients]
+    assert [p for _, _, p in state.clients] == [c.paused_until is not None for c in clients]
+    kinds = ["rupture" if c.relationship.open_rupture is not None else
+             "handover" if c.relationship.predecessor is not None else "plain" for c in clients]
+    assert [k for *_, k, _ in state.links] == kinds and "handover" in kinds and "rupture" in kinds
+    assert [room for _, _, room, _, _ in state.links] == [c.relationship.therapist.site for c in clients]
+    np.testing.assert_allclose([a for *_, a in state.links], [c.relationship.alliance for c in clients])
+    assert state.open_ruptures == kinds.count("rupture")
+    assert sum(1 for line in state.lines if line[4] == "ended") == sum(
+        1 for c in clients if c.relationship.predecessor is not None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import re
 
 import ipyvuetify as v
@@ -11,7 +12,7 @@ import pytest
 from alliancesim import presets
 from alliancesim.dashboard.figures import SPREAD_METRICS
 
-from .conftest import PNG_SIGNATURE, _all_text, walk
+from .conftest import PNG_SIGNATURE, _all_text, has_class, walk
 
 
 def set_render_interval(page, weeks: int) -> None:
@@ -58,6 +59,17 @@ def test_each_view_draws_its_picture(render_dashboard, tab, picture):
     assert page.png(picture).startswith(PNG_SIGNATURE)
 
 
+def test_over_time_shows_when_clients_drop_out_and_the_ruptures_repaired(render_dashboard):
+    page = render_dashboard()
+    page.weeks_per_update(26)
+    page.step()
+    page.tab("Over time")
+    png = page.png("patterns")
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+    page.step()
+    assert page.png("patterns") != png  # a later week: more dropouts and ruptures to count
+
+
 def test_relationship_inspector_draws_the_chosen_pair(render_dashboard):
     page = render_dashboard()
     page.step(12)
@@ -87,7 +99,7 @@ def test_event_log_reads_newest_first_and_filters(render_dashboard):
     weeks = [int(w) for w in re.findall(r"<span class='as-week'>week (\d+)</span>",
                                         _all_text(page.with_class("as-log")[0]))]
     assert len(weeks) == 100 and weeks[0] == 8 and weeks == sorted(weeks, reverse=True)
-    toggle = walk(page.box, v.BtnToggle)[0]
+    toggle = walk(page.box, v.BtnToggle, lambda w: not has_class(w, "as-choices"))[0]  # not a guess
     toggle.v_model = 1  # ruptures and repairs
     lines = _all_text(page.with_class("as-log")[0])
     assert lines and "booked a first appointment" not in lines
@@ -144,7 +156,7 @@ def test_export_writes_csv_tables_and_png_pictures(render_dashboard, tmp_path):
         rows = list(csv.DictReader(fh))
     assert [int(r["week"]) for r in rows] == list(range(1, 11))
     pictures = [name for name in files if name.endswith(".png")]
-    assert {"clinic_map.png", "over_time.png", "handover.png"} <= set(pictures)
+    assert {"clinic_map.png", "over_time.png", "handover.png", "dropouts_and_ruptures.png"} <= set(pictures)
     assert any(name.startswith("relationship_") for name in pictures)
     for name in pictures:
         assert files[name].read_bytes().startswith(PNG_SIGNATURE)
@@ -161,6 +173,58 @@ def test_info_page_has_every_section_and_the_preset_notes(render_dashboard):
     preset = presets.load("countertransference")
     for note in preset.things_to_notice + preset.things_to_try:
         assert note in text
+    assert preset.questions and all(html.escape(q.ask, quote=False) in text or q.ask in text
+                                    for q in preset.questions)  # what the preset asks before the run
     for source in ("Clare Carey", "Timothy Clark", "Therapeutic Relationship in Massage",
                    "What is the Importance of Therapeutic Alliance in Massage Therapy?", "miracle worker"):
         assert source in text
+
+
+def test_compare_runs_two_presets_with_the_same_seed_side_by_side(render_dashboard):
+    from alliancesim.dashboard.compare import run_setup
+
+    page = render_dashboard(preset="retiring_none", seed=4)
+    page.tab("Compare")
+    picker = page.with_class("as-compare-with", v.Select)[0]
+    assert picker.v_model == "retiring_file_and_introduction"  # the natural partner comes first
+    page.click("Run A and B with seed 4")
+    page.wait(lambda: page.images("compare"), timeout=60, what="the comparison")
+    assert page.png("compare").startswith(PNG_SIGNATURE)
+    table = _all_text(page.with_class("as-compare-table")[0])
+    assert "A: The retiring therapist: no handover" in table and "B: The retiring therapist: file and" in table
+    # B's column is the preset run on its own with the same seed (the same run, made again here)
+    alone = run_setup("B", presets.load("retiring_file_and_introduction").validated(), 4)
+    assert f"{100 * alone.metrics['stayed_with_successor']:.1f}%" in table
+
+
+def test_handover_tab_compares_the_three_policies(render_dashboard):
+    page = render_dashboard(preset="retiring_file", seed=2)
+    page.tab("Handover")
+    page.click("Compare the three policies")
+    page.wait(lambda: page.images("policies"), timeout=60, what="the three policies")
+    assert page.png("policies").startswith(PNG_SIGNATURE)
+    assert "each handover policy, seed 2" in page.text()
+
+
+def test_map_after_a_year_groups_the_lines_by_neighbourhood_and_room(render_dashboard):
+    from alliancesim.dashboard.clinic import DashboardClinic
+    from alliancesim.dashboard.svgmap import GRID, map_state, neighbourhood_lines
+
+    model = DashboardClinic()
+    model.run(weeks=52)
+    state = map_state(model)
+    lines = neighbourhood_lines(state)
+    assert sum(n for *_, n, _ in lines) == len(state.clients) > 100  # every client in exactly one line
+    assert len(lines) <= GRID * GRID * len(state.sites) < len(state.clients)
+    assert all((x1, y1) in state.sites for _, _, x1, y1, _, _ in lines)
+
+    page = render_dashboard()
+    page.weeks_per_update(52)
+    page.step()
+    grouped = map_svg(page)
+    assert "client with an open rupture" in _all_text(page.with_class("as-map-legend")[0])
+    toggle = walk(page.with_class("as-map-mode")[0], v.BtnToggle)[0]
+    toggle.v_model = 1  # each client
+    each = map_svg(page)
+    assert each.count("L") > 2 * grouped.count("L")  # one line per client, not per group
+    assert "open rupture" in _all_text(page.with_class("as-map-legend")[0])
