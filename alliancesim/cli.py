@@ -345,6 +345,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(f"--out {args.out!r}: expected a .csv or .md file")
     if out is not None and out.is_dir():
         raise CliError(f"--out {args.out!r} is a directory: expected a .csv or .md file")
+    if out is not None:
+        _check_writable(out)
     if args.years is not None:
         from .params import REGISTRY
 
@@ -362,6 +364,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{int(inside.sum())} of {len(inside)} banded targets inside their band "
           f"({seeds} seeds x {args.years if args.years is not None else 'the preset'} years)")
     return 0 if result.all_inside else 1
+
+
+def _check_writable(path: Path) -> None:
+    """Fail now, not after the computing, if ``path``'s folder cannot take a new file."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise CliError(f"--out {str(path)!r} cannot be written: {exc.strerror or exc}") from None
 
 
 def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:

@@ -429,3 +429,14 @@ def test_reduced_fit_on_a_dask_cluster(tmp_path):
     assert list(on_worker.values()) == [True]
     assert info["evaluations"] >= 2 and info["settings"]["dask"] == cluster.scheduler_address
     assert len(pd.read_csv(tmp_path / "fit" / "particles.csv")) == 2
+
+
+def test_calibrate_refuses_an_out_it_cannot_write_before_running_anything(tmp_path, capsys):
+    from alliancesim.cli import main
+
+    (tmp_path / "afile").write_text("not a folder")
+    assert main(["calibrate", "--seeds", "2", "--years", "0.2", "--jobs", "1",
+                 "--out", str(tmp_path / "afile" / "table.csv")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing was computed
+    assert captured.err.count("\n") == 1 and "cannot be written" in captured.err and "table.csv" in captured.err
