@@ -300,7 +300,7 @@ def posterior_markdown_block(posterior: pd.DataFrame | None, info: Mapping[str, 
              + ", ".join(fmt(e, 2) for e in info["epsilon"]) + "."]
     if code is not None and info["code_fingerprint"] != code:
         lines[0] += (f" The fit ran on earlier model code ({info['code_fingerprint']}) than the table above "
-                     f"({code}), e.g. before its posterior became the defaults: the table, not the fit, shows "
+                     f"({code}), e.g. before its estimate became the defaults: the table, not the fit, shows "
                      "how the current code does.")
     if _reduced_fit(s):
         lines[0] += (" **This fit is smaller than the command's defaults** (population, generations, seeds or "
