@@ -74,14 +74,16 @@ def test_repaired_ruptures_leave_the_bond_no_weaker(run):
 
 def test_file_and_introduction_keeps_more_clients_with_the_successor(run):
     def stayed(policy):
-        rel = _pooled(run, f"retiring_{policy}", "relationships", seeds=(1, 2, 3, 4, 5), years=3.5)
+        # Ten seeds (about 160 handed-over clients a policy): the effect is about 0.2, and with
+        # five seeds the standard error of the difference is near 0.08.
+        rel = _pooled(run, f"retiring_{policy}", "relationships", seeds=tuple(range(1, 11)), years=3.5)
         handed = rel[(rel["therapist"] == "T1") & rel["handover_outcome"].notna()]
         return (handed["handover_outcome"] == "stayed_with_successor").mean(), len(handed)
 
     none, n_none = stayed("none")
     intro, n_intro = stayed("file_and_introduction")
-    assert min(n_none, n_intro) >= 60
-    assert intro > none + 0.15, (none, intro)
+    assert min(n_none, n_intro) >= 120
+    assert intro > none + 0.1, (none, intro)
 
 
 def test_talk_mismatch_lowers_quality_and_quiet_clients_do_better_with_quiet_therapists(run):

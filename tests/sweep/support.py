@@ -41,11 +41,12 @@ metrics = ["dropout_share", "mean_alliance", "sessions", "rupture_share", "hando
 flush_runs = 2
 """
 
-#: The same clinic, 4 points x 40 replicates = 160 runs: long enough to be killed or
-#: interrupted midway even on a fast machine.  Checked against its plan and against
-#: re-runs of single rows, not against a serial run (that costs too much).
+#: The same clinic, 4 points x 40 replicates = 160 runs of four years: long enough to be killed
+#: or interrupted midway even on a fast machine (a one-year run takes some 20 ms now).  Checked
+#: against its plan and against re-runs of single rows, not against a serial run (that costs too much).
 LONG_SPEC = REFERENCE_SPEC.replace('name = "reference"', 'name = "long"').replace(
-    "replicates = 10", "replicates = 40").replace("flush_runs = 2", "flush_runs = 4")
+    "replicates = 10", "replicates = 40").replace("flush_runs = 2", "flush_runs = 4").replace(
+    "years = 1\n", "years = 4\n")
 
 #: Columns that must agree between two sweeps of the same spec.
 COMPARE = ["key", "point", "point_id", "replicate", "seed", "status", "error",
