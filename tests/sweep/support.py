@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -118,12 +119,20 @@ def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, cwd=NEUTRAL_CWD)
 
 
+def _as_a_terminal_job() -> None:
+    # A test run started in the background (`pytest &`, `nohup ... &`) ignores Ctrl-C, and its
+    # children inherit that; the sweep then rightly leaves Ctrl-C alone.  Start the job as a
+    # terminal would, with Ctrl-C and SIGTERM at their defaults.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start_cli(*args: str, log: Path) -> subprocess.Popen:
     """Start ``python -m alliancesim ARGS`` in its own session (like a job in a terminal)."""
     fh = open(log, "w")  # noqa: SIM115 - closed by the caller via proc.log.close()
     proc = subprocess.Popen([sys.executable, "-m", "alliancesim", *args], stdout=fh,
                             stderr=subprocess.STDOUT, start_new_session=True, text=True,
-                            cwd=NEUTRAL_CWD)
+                            cwd=NEUTRAL_CWD, preexec_fn=_as_a_terminal_job)
     proc.log = fh
     return proc
 
