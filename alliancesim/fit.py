@@ -34,6 +34,7 @@ them in the order they finish).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -260,11 +261,7 @@ class OrderedSampler:
     """
 
     def __new__(cls, *args, **kwargs):
-        import pyabc
-
-        # Subclass pyabc's Sampler lazily: pyabc is imported only when a fit runs.
-        sampler = type("OrderedSampler", (cls, pyabc.sampler.Sampler), {})
-        return object.__new__(sampler)
+        return object.__new__(_with_pyabc_sampler(cls))
 
     def __init__(self, seed: int, workers: int = 1, client=None):
         import pyabc
@@ -328,6 +325,14 @@ class OrderedSampler:
         if accepted < n:
             sample.ok = False
         return sample
+
+
+@functools.cache
+def _with_pyabc_sampler(cls: type) -> type:
+    """``cls`` as a subclass of pyabc's Sampler, made once: pyabc is imported only when a fit runs."""
+    import pyabc
+
+    return type(cls.__name__, (cls, pyabc.sampler.Sampler), {"__module__": cls.__module__})
 
 
 def _sampler(settings: FitSettings, client=None):

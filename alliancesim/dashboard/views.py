@@ -392,14 +392,19 @@ def PoliciesCompared(model, compare: CompareRunner):
                       on_click=lambda: compare.start("policies",
                                                      f"{spec.title}: each handover policy, seed {spec.seed}",
                                                      policy_setups(spec.params), spec.seed))
-    if task.pending:
-        solara.ProgressLinear(True)
-        solara.Text("Running the clinic under each policy…", classes=["as-help"])
-    elif task.error:
-        solara.Error(f"A run failed: {task.exception}", dense=True)
+    _RunningOrFailed(task, "Running the clinic under each policy…")
     result = compare.result("policies")
     if result is not None:
         PoliciesResult(result)
+
+
+def _RunningOrFailed(task, running: str) -> None:
+    """A background run's state under its button: a progress bar while it runs, the error if it failed."""
+    if task.pending:
+        solara.ProgressLinear(True)
+        solara.Text(running, classes=["as-help"])
+    elif task.error:
+        solara.Error(f"A run failed: {task.exception}", dense=True)
 
 
 @solara.component
@@ -530,11 +535,7 @@ def CompareView(model, ui: ViewState, compare: CompareRunner):
                       disabled=task.pending, classes=["as-compare-run"],
                       on_click=lambda: compare.start("setups", f"A: {spec.title} · B: {b.title} · seed {spec.seed}",
                                                      setups, spec.seed))
-    if task.pending:
-        solara.ProgressLinear(True)
-        solara.Text("Running both setups to their end…", classes=["as-help"])
-    elif task.error:
-        solara.Error(f"A run failed: {task.exception}", dense=True)
+    _RunningOrFailed(task, "Running both setups to their end…")
     result = compare.result("setups")
     if result is not None:
         CompareResult(result)

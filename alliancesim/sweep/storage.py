@@ -166,19 +166,6 @@ def _warn_damaged(part: Path, problem: str, action: str) -> None:
                   DamagedPartWarning, stacklevel=3)
 
 
-def _readable(parts: list[Path]) -> list[Path]:
-    """``parts`` without the damaged ones (each skipped with a DamagedPartWarning)."""
-    good = []
-    for part in parts:
-        problem = part_problem(part)
-        if problem is None:
-            good.append(part)
-        else:
-            _warn_damaged(part, problem, "skipped; running the same sweep again sets it aside and redoes "
-                                         "its runs")
-    return good
-
-
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The ``manifest.json`` of a sweep folder (raises SweepError if there is none)."""
     path = Path(path)
