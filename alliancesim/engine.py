@@ -22,13 +22,14 @@ says so.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ENGINE", "ENGINES", "EngineError", "compiled", "direct", "requested_engine"]
+__all__ = ["ENGINE", "ENGINES", "EngineError", "compiled", "direct", "requested_engine", "settle"]
 
 #: Engines a user can ask for.
 ENGINES = ("auto", "numba", "python")
@@ -200,6 +201,36 @@ def _first_call(fn, *args):
     if version is not None:
         _DIRECT[fn] = version.entry_point
     return result
+
+
+_settled = False
+
+
+def settle(warm_up: Callable[[], object] | None = None) -> None:
+    """Keep Python's full garbage collections off what lives as long as the process (once per process).
+
+    The imported scientific stack (numpy, pandas, Mesa, Numba) and the loaded
+    compiled code are some 180,000 objects that the cyclic garbage collector
+    would otherwise walk in every full collection: about 0.1 s each on a 2-core
+    machine, one every run or two of a 10-year clinic, so up to a quarter of a
+    sweep worker's time (``python benchmarks/core_speed.py``).  This calls
+    ``warm_up()`` (which should load the compiled code), collects the garbage
+    there is, and moves every object then alive to the permanent generation
+    (:func:`gc.freeze`, CPython's tool for long-lived start-up objects).  Frozen
+    objects are still freed by reference counting; only cycles among them are
+    never collected, so call this before creating objects that should be
+    collected later (:class:`~alliancesim.model.AllianceModel` calls it before
+    its first instance exists).  :func:`gc.unfreeze` undoes it.  Later calls do
+    nothing.
+    """
+    global _settled
+    if _settled:
+        return
+    _settled = True
+    if warm_up is not None:
+        warm_up()
+    gc.collect()
+    gc.freeze()
 
 
 # ---------------------------------------------------------------------------------------------

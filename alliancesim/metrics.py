@@ -105,10 +105,10 @@ RUN_PREFIX = "run_"
 
 
 def record_headline(model: AllianceModel) -> dict[str, float]:
-    """At the end of a run: keep its headline metrics as ``model.headline`` and as DataCollector
-    model variables ``run_<metric>`` (NaN in every week but the last), so that ``mesa.batch_run``
-    returns them with the last week's values.  Called by :meth:`AllianceModel.step` when the run
-    ends (and again if it is stepped on).
+    """At the end of a run: its headline metrics as DataCollector model variables ``run_<metric>``
+    (NaN in every week but the last), so that ``mesa.batch_run`` returns them with the last week's
+    values.  When a run ends, :meth:`AllianceModel.step` has the collector call this the first time
+    its columns are read.
 
     Returns
     -------
@@ -116,7 +116,6 @@ def record_headline(model: AllianceModel) -> dict[str, float]:
         ``{metric: value}`` for every metric in :data:`METRICS`.
     """
     headline = summary_metrics(model)
-    model.headline = headline
     columns = model.datacollector.model_vars
     weeks = max((len(v) for k, v in columns.items() if not k.startswith(RUN_PREFIX)), default=0)
     nan = float("nan")
@@ -135,7 +134,7 @@ def summary_metrics(model: AllianceModel) -> dict[str, float]:
 
     Computed from the model's own record arrays rather than from the pandas
     tables, so it stays fast and lean for sweeps of thousands of runs.  Computed once per
-    model and week (a finished run has them already; see :func:`record_headline`).
+    model and week: :attr:`AllianceModel.headline`, :func:`record_headline` and the tables share it.
     """
     cached = getattr(model, "_summary_cache", None)
     if cached is not None and cached[0] == (model.steps, model.week):

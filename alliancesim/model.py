@@ -39,10 +39,10 @@ import numpy as np
 from . import arrivals, handover
 from . import week as W
 from .agents import LIFE_EVENTS, Client, Therapist, life_chances
-from .engine import ENGINE, direct, pack_params, rows
+from .engine import ENGINE, direct, pack_params, rows, settle
 from .events import EventKind as K
 from .events import EventLog
-from .metrics import record_headline
+from .metrics import record_headline, summary_metrics
 from .network import town_network
 from .params import ParameterError, Params, validate
 from .relationship import CAUSES, REPAIRERS, Relationship, RuptureLog
@@ -73,12 +73,8 @@ _THERAPIST_EVENTS = {"successor_starts": "start_work", "notice": "give_notice", 
 _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_incident", "in_play",
            "rupture", "confrontation", "noticed", "by_therapist", "by_client", "bond_before", "bond_hurt",
            "bond", "trusted", "recovered")
-#: Fields of a session outcome record that decide what happens after the session.
-_DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
-              "drops", "recommends")
 #: Those fields picked out of a record's tuple (cheaper than selecting fields of the array).
 _LOGGED_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _LOGGED))
-_DECISION_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _DECISIONS))
 
 
 class WeeklyCollector(mesa.DataCollector):
@@ -95,7 +91,12 @@ class WeeklyCollector(mesa.DataCollector):
         self._rows: list[tuple] = []
         self._read_row: Callable | None = None
         self._shape: tuple = ()
+        self._on_read: Callable[[], object] | None = None
         super().__init__(*args, **kwargs)
+
+    def when_read(self, complete: Callable[[], object]) -> None:
+        """Call ``complete()`` (once) before the columns are next read: it may add columns of its own."""
+        self._on_read = complete
 
     @property
     def model_vars(self) -> dict[str, list]:
@@ -104,6 +105,9 @@ class WeeklyCollector(mesa.DataCollector):
             for column, values in zip(self._columns.values(), zip(*self._rows, strict=True), strict=True):
                 column.extend(values)
             self._rows.clear()
+        if self._on_read is not None:
+            complete, self._on_read = self._on_read, None
+            complete()
         return self._columns
 
     @model_vars.setter
@@ -167,10 +171,13 @@ class AllianceModel(mesa.Model):
     One step is one week; :attr:`week` counts weeks from 1 and the run ends at
     :attr:`horizon` (``years * 52``); stepping past it raises ``RuntimeError``.
     When the run ends, :attr:`headline` holds its headline metrics, also collected
-    as ``run_<metric>`` so that ``mesa.batch_run`` returns them.
+    as ``run_<metric>`` so that ``mesa.batch_run`` returns them (both are
+    computed when first read, so a run nobody asks for them does not pay).
     """
 
-    headline: dict[str, float] | None = None  # set when the run ends (issue 13 hook)
+    def __new__(cls, *args: Any, **kwargs: Any) -> AllianceModel:
+        settle_process()  # before the first model exists
+        return super().__new__(cls)
 
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, preset: str | None = None,
                  rng=None, record_sessions: bool = True, **overrides: Any) -> None:
@@ -339,18 +346,18 @@ class AllianceModel(mesa.Model):
         self.datacollector.collect(self)
         if w >= self.horizon:
             self.running = False
-            record_headline(self)  # issue 13 hook: the run's headline metrics, for mesa.batch_run
+            # Issue 13 hook: the run's headline metrics join the collected columns, for mesa.batch_run.
+            self.datacollector.when_read(functools.partial(record_headline, self))
 
     def _life_events(self, week: int) -> None:
         """This week's chance of each life event (:data:`~alliancesim.agents.LIFE_EVENTS`) for every client
         on the books; those it befalls live it, client by client (while they are still here)."""
-        C = self.C
-        on_books = (C.left_week[:C.n] < 0).nonzero()[0]
-        u = self.streams.uniforms(_LIFE_STREAMS, on_books.size)
+        C, clients = self.C, self.tables()[1]
+        on_books = direct(W.on_books)(clients, C.n)
         # Client by client, and for each client in the order of LIFE_EVENTS.
-        who, what = (u.T < self._life_chances).nonzero()
+        who, what = direct(W.befall)(on_books, self.streams.uniforms(_LIFE_STREAMS, on_books.size), self._life_chances)
         left, clients = C.left_week, self.clients_all
-        for ci, k in zip(on_books[who].tolist(), what.tolist(), strict=True):
+        for ci, k in zip(who.tolist(), what.tolist(), strict=True):
             if left[ci] < 0:
                 getattr(clients[ci], LIFE_EVENTS[k][0])(week)
 
@@ -373,6 +380,12 @@ class AllianceModel(mesa.Model):
         self.mean_distress = self._sum_distress / n if n else float("nan")
 
     # ------------------------------------------------------------- queries
+    @property
+    def headline(self) -> dict[str, float] | None:
+        """The run's headline metrics (:func:`~alliancesim.metrics.summary_metrics`) once it has reached its
+        horizon; None before."""
+        return summary_metrics(self) if self.week >= self.horizon else None
+
     @property
     def town(self):
         """The town's family and friend ties as a networkx graph (nodes are people)."""
@@ -523,11 +536,11 @@ class AllianceModel(mesa.Model):
         self._sum_distress += distress
         if self.record_sessions:
             self.session_chunks.append(record)
-        notable, decided = direct(W.follow_up)(rows(out))
+        notable, decisions = direct(W.follow_up)(rows(out))
         self._log_sessions(w, out[notable])
         if self.params.handover_policy == "file_and_introduction":
             handover.introduce_successors(self, w, out["relationship"])
-        self._after_sessions(w, out[decided])
+        self._after_sessions(w, decisions)
 
     def _log_sessions(self, w: int, notable: np.ndarray) -> None:
         """Put the week's notable sessions (session outcome records) in the event log, in session order
@@ -565,12 +578,13 @@ class AllianceModel(mesa.Model):
                 add((w, K.ALLIANCE_RECOVERED, c, t, {"weeks": int(R.recovery_weeks[ri])}))
         return rows
 
-    def _after_sessions(self, w: int, decided: np.ndarray) -> None:
+    def _after_sessions(self, w: int, decisions: np.ndarray) -> None:
         """After the session: signposting, referral, goals, the planned course done, maintenance, dropout,
         or word of mouth.
 
         The session code drew every decision; here they are applied in order of
-        precedence, for the few sessions (outcome records ``decided``) that end or move a relationship.
+        precedence, for the few sessions that end or move a relationship (``decisions``: one row of
+        :data:`~alliancesim.week.DECISIONS` per session, from :func:`~alliancesim.week.follow_up`).
         Relationships that end with the client leaving are closed in the tables together, at the end.
         """
         C = self.C
@@ -581,7 +595,7 @@ class AllianceModel(mesa.Model):
             self._ended(r, reason, True)
 
         for ri, n, signpost, refer, goals, stays, completes, ends_maintenance, drops, recommends in \
-                map(_DECISION_FIELDS, decided.tolist()):
+                decisions.tolist():
             r = self.relationships[ri]
             c, t = r.client, r.therapist
             if signpost:
@@ -641,17 +655,37 @@ class AllianceModel(mesa.Model):
         snapshot = np.zeros(T.n, dtype=THERAPIST_WEEK.dtype)
         rels, clients, therapists, _ = self.tables()
         (self.n_on_books, self.n_maintenance, self.n_open_ruptures, self.n_therapists_active,
-         self.mean_burnout) = direct(W.end_week)(rels, clients, therapists, T.n, self.R.n, w, self.P, rows(snapshot))
+         self.mean_burnout, highest) = direct(W.end_week)(rels, clients, therapists, T.n, self.R.n, w, self.P,
+                                                          rows(snapshot))
         self.therapist_weeks.append(snapshot)
         self._town_turnover(w)
         self._weekly_means()
-        if T.burnout[:T.n].max() < p.burnout_leave_threshold:
+        if highest < p.burnout_leave_threshold:
             return  # nobody is burnt out (most weeks)
         spent = ((T.used("left_week") < 0) & (T.used("leaving_week") < 0)
                  & (T.used("burnout") >= p.burnout_leave_threshold))
         for i in np.flatnonzero(spent).tolist():
             last = w + max(1, min(BURNOUT_NOTICE_WEEKS, p.notice_weeks))
             self.therapists_all[i].give_notice(w, "burnout", last)
+
+
+#: Weeks of the throwaway clinic that loads the compiled code once per process (see engine.settle).
+WARM_UP_WEEKS = 8
+
+
+def _warm_up() -> None:
+    """A few weeks of a throwaway default clinic: loads the session code of this process's engine."""
+    AllianceModel(rng=0, years=WARM_UP_WEEKS / 52).run()
+
+
+def settle_process() -> None:
+    """Load the compiled session code and keep it, with the imported libraries and everything else
+    alive now, out of every later full garbage collection (:func:`alliancesim.engine.settle`).
+
+    Once per process; the first :class:`AllianceModel` calls it before it exists.  A long-lived
+    process that makes objects of its own before its first model (a dashboard server) calls it first.
+    """
+    settle(_warm_up)
 
 
 #: Weekly counters reset at the start of each week.

@@ -284,6 +284,48 @@ def end_all(rels, clients, therapists, ended, week, PA):
 
 
 # ------------------------------------------------------------------------------------------------
+# Life events: who lives one this week (each client lives it: alliancesim.agents.Client)
+# ------------------------------------------------------------------------------------------------
+
+@compiled
+def on_books(clients, n_clients):
+    """Rows of the clients on the books (who have not left the clinic), in table order (int64 array)."""
+    k = 0
+    for i in range(n_clients):
+        if clients[i].left_week < 0:
+            k += 1
+    out = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n_clients):
+        if clients[i].left_week < 0:
+            out[k] = i
+            k += 1
+    return out
+
+
+@compiled
+def befall(clients_on_books, u, chances):
+    """The life events of the week: ``(client rows, event numbers)``, two int64 arrays.
+
+    Event ``k`` befalls the ``i``-th client on the books when ``u[k, i] < chances[k]``
+    (``u``: one row of uniform draws per event, one column per client;
+    ``chances``: each event's weekly chance).  In order client by client, and
+    for each client in event order.
+    """
+    n_events, n = u.shape
+    who = np.empty(n * n_events, dtype=np.int64)
+    what = np.empty(n * n_events, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        for k in range(n_events):
+            if u[k, i] < chances[k]:
+                who[m] = clients_on_books[i]
+                what[m] = k
+                m += 1
+    return who[:m], what[:m]
+
+
+# ------------------------------------------------------------------------------------------------
 # Diaries
 # ------------------------------------------------------------------------------------------------
 
@@ -748,7 +790,8 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
 
     Fills ``snapshot`` (one :data:`schema.THERAPIST_WEEK` record per therapist)
     and returns ``(clients on the books, maintenance clients, open ruptures,
-    working therapists, mean burnout)`` (mean burnout is NaN with nobody working).
+    working therapists, mean burnout, highest burnout)`` (mean burnout is NaN
+    with nobody working; the highest is over every therapist ever hired).
     """
     P = PA[0]
     on_books = 0
@@ -756,6 +799,7 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
     open_ruptures = 0
     working = 0
     burnout_sum = 0.0
+    burnout_max = -math.inf
     for i in range(n_therapists):
         snapshot[i].caseload = 0
     for i in range(n_rels):
@@ -779,6 +823,7 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
             burnout_sum += t.burnout
         t.sessions_this_week = 0
         t.stalled_this_week = 0
+        burnout_max = max(burnout_max, t.burnout)
         row = snapshot[i]
         row.week = week
         row.therapist = i
@@ -789,22 +834,26 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
         row.left_week = t.left_week
         row.leaving_week = t.leaving_week
     mean_burnout = burnout_sum / working if working > 0 else math.nan
-    return on_books, maintenance, open_ruptures, working, mean_burnout
+    return on_books, maintenance, open_ruptures, working, mean_burnout, burnout_max
 
 
 @compiled
 def follow_up(out):
     """The week's sessions the model still acts on, from their outcome records ``out`` (:data:`schema.SESSION_OUTCOME`).
 
-    Returns two int64 arrays of positions in ``out``, in session order: the
-    notable sessions, which go into the event log (a first session,
-    countertransference acted out, a boundary incident, a rupture in play, trust
-    reached, an alliance recovered), and those with a decision to apply after
-    the session (signposted, referred, goals met, staying on, course done,
-    maintenance ended, dropout, a recommendation).
+    Returns
+    -------
+    notable : int64 array, shape (k,)
+        Positions in ``out``, in session order, of the sessions that go into the
+        event log (a first session, countertransference acted out, a boundary
+        incident, a rupture in play, trust reached, an alliance recovered).
+    decisions : int64 array, shape (m, len(DECISIONS))
+        One row per session with a decision to apply after it (signposted,
+        referred, goals met, staying on, course done, maintenance ended, dropout,
+        a recommendation), in session order: its fields :data:`DECISIONS` (flags as 0/1).
     """
     notable = np.empty(len(out), dtype=np.int64)
-    decided = np.empty(len(out), dtype=np.int64)
+    decisions = np.empty((len(out), len(DECISIONS)), dtype=np.int64)
     n_notable = 0
     n_decided = 0
     for j in range(len(out)):
@@ -815,6 +864,14 @@ def follow_up(out):
             n_notable += 1
         if (o.signpost or o.refer or o.goals or o.stays or o.completes or o.ends_maintenance or o.drops
                 or o.recommends):
-            decided[n_decided] = j
+            d = decisions[n_decided]
+            d[0], d[1], d[2], d[3], d[4] = o.relationship, o.session, o.signpost, o.refer, o.goals
+            d[5], d[6], d[7], d[8], d[9] = o.stays, o.completes, o.ends_maintenance, o.drops, o.recommends
             n_decided += 1
-    return notable[:n_notable], decided[:n_decided]
+    return notable[:n_notable], decisions[:n_decided]
+
+
+#: The fields of a session outcome record that decide what happens after the session, in the order
+#: :func:`follow_up` returns them (the model applies them in :meth:`AllianceModel._after_sessions`).
+DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
+             "drops", "recommends")

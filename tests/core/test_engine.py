@@ -5,7 +5,8 @@
 * every table is declared once, and drift between a declaration and its use is a
   clear error, never a crash or a silent swap;
 * every registered parameter is read by the model;
-* compiled code is keyed by the source it was compiled from (no stale code).
+* compiled code is keyed by the source it was compiled from (no stale code);
+* the first model settles the process (engine.settle) and models are still garbage-collected.
 """
 
 from __future__ import annotations
@@ -263,3 +264,27 @@ def test_a_direct_call_runs_the_version_for_its_own_arguments():
     for weeks in (3, 4):  # the first call is typed by Numba, the second is direct
         assert engine.direct(weeks_left)(False, weeks) == weeks
         assert engine.direct(weeks_left)(True, weeks) == 0
+
+
+_SETTLE = """
+import gc, json, weakref
+from alliancesim import AllianceModel
+frozen_before = gc.get_freeze_count()
+model = AllianceModel(rng=1, years=0.5, n_therapists=4, population=800).run()
+frozen = gc.get_freeze_count()
+again = AllianceModel(rng=2, years=0.1, n_therapists=4, population=800)
+ref = weakref.ref(model)
+del model, again
+gc.collect()
+print(json.dumps([frozen_before, frozen, gc.get_freeze_count(), ref() is None]))
+"""
+
+
+def test_the_first_model_settles_the_process_and_models_are_still_collected():
+    """engine.settle: before the first model exists, what is alive (libraries, loaded compiled code) leaves
+    the full garbage collections, once; models, which sit in reference cycles, are collected as before."""
+    out = subprocess.run([sys.executable, "-c", _SETTLE], capture_output=True, text=True, check=True, cwd=ROOT)
+    before, after_first, after_second, model_freed = json.loads(out.stdout.splitlines()[-1])
+    assert after_first > before + 10_000  # the imported stack, frozen when the first model was made
+    assert after_second == after_first  # once per process
+    assert model_freed  # a finished model, in cycles with its agents, is still garbage-collected
