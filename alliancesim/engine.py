@@ -212,8 +212,8 @@ def settle(warm_up: Callable[[], object] | None = None) -> None:
     The imported scientific stack (numpy, pandas, Mesa, Numba) and the loaded
     compiled code are some 180,000 objects that the cyclic garbage collector
     would otherwise walk in every full collection: about 0.1 s each on a 2-core
-    machine, one every run or two of a 10-year clinic, so up to a quarter of a
-    sweep worker's time (``python benchmarks/core_speed.py``).  This calls
+    machine, one every three 10-year runs of the default clinic, so about 30 ms a
+    run of a sweep worker's 0.2 s (``python benchmarks/gc_settle.py``).  This calls
     ``warm_up()`` (which should load the compiled code), collects the garbage
     there is, and moves every object then alive to the permanent generation
     (:func:`gc.freeze`, CPython's tool for long-lived start-up objects).  Frozen

@@ -1,0 +1,74 @@
+"""What Python's full garbage collections cost a process that runs model after model, with and without
+:func:`alliancesim.engine.settle`.
+
+Two fresh processes, each pinned to one core, run the same sequence of 10-year
+default clinics (seeds 1..N) as a sweep worker does.  In one, the first model
+settles the process as usual (the imported libraries and the loaded compiled
+code leave the full collections); in the other, ``gc.unfreeze()`` undoes that
+straight away, as it was before.  Printed for each: the mean and median run time
+(a full collection falls in about one run in three, so it shows in the mean, what
+a sweep's throughput follows), and the time spent in garbage collections of each
+generation per run (from ``gc.callbacks``).
+
+Usage::
+
+    python benchmarks/gc_settle.py [--runs 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+_CHILD = """
+import gc, json, os, statistics, sys, time
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+from alliancesim import AllianceModel
+AllianceModel(rng=0, years=0.2).run()  # the first model: settles the process
+if sys.argv[2] == "unfrozen":
+    gc.unfreeze()
+spent = [0.0, 0.0, 0.0]
+count = [0, 0, 0]
+started = [0.0]
+def watch(phase, info):
+    if phase == "start":
+        started[0] = time.perf_counter()
+    else:
+        spent[info["generation"]] += time.perf_counter() - started[0]
+        count[info["generation"]] += 1
+gc.callbacks.append(watch)
+seconds = []
+runs = int(sys.argv[1])
+for seed in range(1, runs + 1):
+    t = time.perf_counter()
+    AllianceModel(rng=seed, years=10).run()
+    seconds.append(time.perf_counter() - t)
+print(json.dumps({"median": statistics.median(seconds), "mean": statistics.mean(seconds), "gc_seconds": [s / runs for s in spent],
+                  "collections": [c / runs for c in count], "tracked": len(gc.get_objects()),
+                  "frozen": gc.get_freeze_count()}))
+"""
+
+
+def measure(runs: int, mode: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(runs), mode], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=12)
+    args = parser.parse_args()
+    print(f"{args.runs} ten-year default runs in a row, one process each way, one core")
+    print(f"{'':24s}{'mean run':>10s}{'median':>9s}{'gen 0':>9s}{'gen 1':>9s}{'gen 2 (full)':>14s}  per run")
+    for mode, label in (("settled", "settled (as shipped)"), ("unfrozen", "without settle")):
+        r = measure(args.runs, mode)
+        gen = [f"{1000 * s:6.1f} ms" for s in r["gc_seconds"]]
+        print(f"{label:24s}{r['mean']:8.3f} s{r['median']:7.3f} s{gen[0]:>9s}{gen[1]:>9s}{gen[2]:>14s}"
+              f"  ({r['collections'][2]:.2f} full collections; {r['frozen']} objects frozen)")
+
+
+if __name__ == "__main__":
+    main()
