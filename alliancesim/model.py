@@ -352,10 +352,11 @@ class AllianceModel(mesa.Model):
     def _life_events(self, week: int) -> None:
         """This week's chance of each life event (:data:`~alliancesim.agents.LIFE_EVENTS`) for every client
         on the books; those it befalls live it, client by client (while they are still here)."""
-        C, clients = self.C, self.tables()[1]
-        on_books = direct(W.on_books)(clients, C.n)
+        C = self.C
+        on_books = direct(W.on_books)(self.tables()[1], C.n)
+        u = self.streams.uniforms(_LIFE_STREAMS, on_books.size)
         # Client by client, and for each client in the order of LIFE_EVENTS.
-        who, what = direct(W.befall)(on_books, self.streams.uniforms(_LIFE_STREAMS, on_books.size), self._life_chances)
+        who, what = direct(W.befall)(on_books, u, self._life_chances)
         left, clients = C.left_week, self.clients_all
         for ci, k in zip(who.tolist(), what.tolist(), strict=True):
             if left[ci] < 0:
