@@ -136,13 +136,22 @@ def aggregate(per_seed: Sequence[Mapping[str, Any]], seeds: Sequence[int], years
     return Calibration(table, pd.DataFrame(curve_rows), runs, tuple(seeds), years)
 
 
+def settle_worker() -> None:
+    """Initializer of the processes that run seeds or fit particles: they exist to run models, so they load
+    the compiled code and freeze the libraries out of full garbage collections first (engine.settle)."""
+    from .model import settle_process
+
+    settle_process()
+
+
 def map_tasks(tasks: Sequence[SeedTask], jobs: int = 1) -> Iterator[dict[str, Any]]:
     """:func:`run_seed` over ``tasks``, in order, on ``jobs`` fresh (spawned) worker processes."""
     if jobs <= 1 or len(tasks) <= 1:
         yield from map(run_seed, tasks)
         return
     # Spawned, not forked: the caller may run threads (a test runner, the dashboard, Dask).
-    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=get_context("spawn"),
+                             initializer=settle_worker) as pool:
         yield from pool.map(run_seed, tasks)
 
 

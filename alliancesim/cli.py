@@ -351,6 +351,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         from .params import REGISTRY
 
         REGISTRY["years"].check(args.years)
+    _settle_if_serial(jobs, None)
     result = calibrate(range(1, seeds + 1), years=args.years, jobs=jobs)
     text = markdown(result.table) + "\nHow each target is measured (columns of the output tables):\n\n" \
         + definitions_markdown(result.table)
@@ -364,6 +365,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{int(inside.sum())} of {len(inside)} banded targets inside their band "
           f"({seeds} seeds x {args.years if args.years is not None else 'the preset'} years)")
     return 0 if result.all_inside else 1
+
+
+def _settle_if_serial(jobs: int, dask: str | None) -> None:
+    """With one job and no cluster every model runs in this process, which exists for that: settle it
+    (engine.settle; a pool's workers settle themselves)."""
+    if jobs == 1 and dask is None:
+        from .model import settle_process
+
+        settle_process()
 
 
 def _check_writable(path: Path) -> None:
@@ -388,6 +398,7 @@ def _cmd_fit(args: argparse.Namespace, jobs: int) -> int:
     settings = FitSettings(**given, years=args.years if args.years is not None else d.years,
                            table_seeds=args.seeds if args.seeds is not None else d.table_seeds, jobs=jobs,
                            dask=args.dask, prior_width=args.prior_width)
+    _settle_if_serial(jobs, args.dask)
     info = fit(settings, args.out or "calibration-fit", log=lambda line: print(line, flush=True))
     out = args.out or "calibration-fit"
     print((Path(out) / "posterior.md").read_text(), end="")

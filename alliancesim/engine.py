@@ -25,6 +25,7 @@ import functools
 import gc
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -204,10 +205,11 @@ def _first_call(fn, *args):
 
 
 _settled = False
+_settling = threading.Lock()
 
 
 def settle(warm_up: Callable[[], object] | None = None) -> None:
-    """Keep Python's full garbage collections off what lives as long as the process (once per process).
+    """In a process that exists to run models: keep Python's full garbage collections off what is alive now.
 
     The imported scientific stack (numpy, pandas, Mesa, Numba) and the loaded
     compiled code are some 180,000 objects that the cyclic garbage collector
@@ -215,22 +217,23 @@ def settle(warm_up: Callable[[], object] | None = None) -> None:
     machine, one every three 10-year runs of the default clinic, so about 30 ms a
     run of a sweep worker's 0.2 s (``python benchmarks/gc_settle.py``).  This calls
     ``warm_up()`` (which should load the compiled code), collects the garbage
-    there is, and moves every object then alive to the permanent generation
+    there is, and moves **every object then alive** to the permanent generation
     (:func:`gc.freeze`, CPython's tool for long-lived start-up objects).  Frozen
-    objects are still freed by reference counting; only cycles among them are
-    never collected, so call this before creating objects that should be
-    collected later (:class:`~alliancesim.model.AllianceModel` calls it before
-    its first instance exists).  :func:`gc.unfreeze` undoes it.  Later calls do
-    nothing.
+    objects are still freed by reference counting, but cycles among them are
+    never collected again: so only processes that alliancesim starts to run
+    models call it (sweep and calibration workers, the command line when it runs
+    the models itself), never a user's own session.  :func:`gc.unfreeze` undoes
+    it.  Once per process (later calls, from any thread, do nothing).
     """
     global _settled
-    if _settled:
-        return
-    _settled = True
-    if warm_up is not None:
-        warm_up()
-    gc.collect()
-    gc.freeze()
+    with _settling:
+        if _settled:
+            return
+        if warm_up is not None:
+            warm_up()
+        gc.collect()
+        gc.freeze()
+        _settled = True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -196,48 +196,59 @@ def _o(e: Event) -> str:
 assert set(_TEMPLATES) == set(EventKind)
 
 
+#: Event kinds by the small number a row keeps while the model runs (see EventLog).
+_KINDS: tuple[EventKind, ...] = tuple(EventKind)
+_CODE: dict[EventKind, int] = {kind: code for code, kind in enumerate(_KINDS)}
+
+
 class EventLog:
     """Append-only log of events; cheap to add to, rendered on demand.
 
     Rows are kept as plain tuples while the model runs and handed out as
-    :class:`Event` objects.  A batch of events can also be added *deferred*
+    :class:`Event` objects.  Until the log is read, a row holds its kind as a
+    small number and its detail as a tuple of ``(name, value)`` pairs, not an
+    :class:`EventKind` and a dict: a tuple of plain numbers and strings drops out
+    of Python's cyclic garbage collector, so a long run's tens of thousands of
+    events cost its full collections nothing.  A batch of events can also be added *deferred*
     (:meth:`defer`): a function that makes its rows is kept in the batch's place
     and called only when the log is first read, so a run nobody reads the log
     of never spends time on it.
     """
 
-    __slots__ = ("_rows", "_deferred")
+    __slots__ = ("_rows", "_new", "_deferred")
 
     def __init__(self) -> None:
-        self._rows: list[tuple] = []
-        self._deferred: list[tuple[int, Callable[[], list[tuple]]]] = []
+        self._rows: list[tuple] = []  # rows read so far, as Event fields
+        self._new: list[tuple] = []  # rows added since: the kind as its number, the detail as pairs
+        self._deferred: list[tuple[int, Callable[[], list[tuple]]]] = []  # (position in _new, make)
 
     def add(self, week: int, kind: EventKind, client: str | None, therapist: str | None, /, **detail: Any) -> None:
-        self._rows.append((week, kind, client, therapist, detail))
+        """Add one event (``detail``: plain values, numbers and strings)."""
+        self._new.append((week, _CODE[kind], client, therapist, tuple(detail.items())))
 
     def defer(self, make: Callable[[], list[tuple]]) -> None:
         """Add the rows ``make()`` returns (``(week, kind, client, therapist, detail)`` tuples) here, in order,
         when the log is next read.  ``make`` must give the same rows whenever it is called."""
-        self._deferred.append((len(self._rows), make))
+        self._deferred.append((len(self._new), make))
 
     @property
     def rows(self) -> list[tuple]:
-        """Every row, deferred ones made and put in their place."""
-        if self._deferred:
-            rows, at = [], 0
+        """Every row as ``(week, kind, client, therapist, detail)``, deferred ones made and put in their place."""
+        if self._new or self._deferred:
+            rows, new, at = self._rows, self._new, 0
             for position, make in self._deferred:
-                rows.extend(self._rows[at:position])
+                rows.extend((w, _KINDS[k], c, t, dict(d)) for w, k, c, t, d in new[at:position])
                 rows.extend(make())
                 at = position
-            rows.extend(self._rows[at:])
-            self._rows, self._deferred = rows, []
+            rows.extend((w, _KINDS[k], c, t, dict(d)) for w, k, c, t, d in new[at:])
+            self._new, self._deferred = [], []
         return self._rows
 
     def __getstate__(self):
         return self.rows
 
     def __setstate__(self, rows) -> None:
-        self._rows, self._deferred = rows, []
+        self._rows, self._new, self._deferred = rows, [], []
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -295,7 +295,9 @@ class OrderedSampler:
             # Not fork: the fitting process may have threads (pyabc's database, a Dask client).
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            from .calibration import settle_worker
+
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=settle_worker)
         payload = cloudpickle.dumps(simulate_one)
         return list(self._pool.map(_evaluate_pickled, [payload] * len(seeds), seeds))
 

@@ -175,10 +175,6 @@ class AllianceModel(mesa.Model):
     computed when first read, so a run nobody asks for them does not pay).
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> AllianceModel:
-        settle_process()  # before the first model exists
-        return super().__new__(cls)
-
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, preset: str | None = None,
                  rng=None, record_sessions: bool = True, **overrides: Any) -> None:
         if isinstance(params, str):
@@ -680,11 +676,12 @@ def _warm_up() -> None:
 
 
 def settle_process() -> None:
-    """Load the compiled session code and keep it, with the imported libraries and everything else
-    alive now, out of every later full garbage collection (:func:`alliancesim.engine.settle`).
+    """Load the compiled session code, then keep it, the imported libraries and everything else alive
+    now out of every later full garbage collection (:func:`alliancesim.engine.settle`).
 
-    Once per process; the first :class:`AllianceModel` calls it before it exists.  A long-lived
-    process that makes objects of its own before its first model (a dashboard server) calls it first.
+    For processes that exist to run models, before their first model: sweep and calibration
+    workers call it as they start, the command line when it runs the models itself.  Once per
+    process.
     """
     settle(_warm_up)
 

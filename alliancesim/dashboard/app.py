@@ -18,7 +18,6 @@ import threading
 
 import solara
 
-from ..model import settle_process
 from ..params import ParameterError
 from .clinic import LIVE_MODELS, Settings
 from .urlstate import AddressBar, Setup, setup_from_query
@@ -42,10 +41,6 @@ from .views import (
     StatusBar,
     ViewState,
 )
-
-# Load the compiled code now, before any browser session, so that no session's objects are ever
-# frozen out of garbage collection (a closed session must free its models: see _release_memory).
-settle_process()
 
 PRESET_ENV = "ALLIANCESIM_DASHBOARD_PRESET"
 SEED_ENV = "ALLIANCESIM_DASHBOARD_SEED"

@@ -128,6 +128,10 @@ def _confirm(args: argparse.Namespace, plan) -> None:
 def _execute(args: argparse.Namespace, spec):
     from .execute import run_sweep
 
+    if args.workers == 1 and args.scheduler is None:  # every run in this process (the pool's workers settle)
+        from ..model import settle_process
+
+        settle_process()
     try:
         result = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler,
                            retry_failed=args.retry_failed, progress=not args.quiet, log=_err)

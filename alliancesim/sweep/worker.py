@@ -138,6 +138,9 @@ def init_pool_worker(parent_pid: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="alliancesim-watchdog",
                      daemon=True).start()
     import alliancesim.runner  # noqa: F401  (import the model before the first run, not during it)
+    from alliancesim.model import settle_process
+
+    settle_process()  # this process exists to run models: load the compiled code, freeze the libraries
 
 
 def _watch_parent(pid: int, interval: float = 0.5) -> None:

@@ -6,7 +6,7 @@
   clear error, never a crash or a silent swap;
 * every registered parameter is read by the model;
 * compiled code is keyed by the source it was compiled from (no stale code);
-* the first model settles the process (engine.settle) and models are still garbage-collected.
+* settling a process (engine.settle) freezes its libraries once, and models are still garbage-collected.
 """
 
 from __future__ import annotations
@@ -267,24 +267,39 @@ def test_a_direct_call_runs_the_version_for_its_own_arguments():
 
 
 _SETTLE = """
-import gc, json, weakref
+import gc, json, threading, weakref
+import alliancesim.model as M
 from alliancesim import AllianceModel
-frozen_before = gc.get_freeze_count()
-model = AllianceModel(rng=1, years=0.5, n_therapists=4, population=800).run()
-frozen = gc.get_freeze_count()
-again = AllianceModel(rng=2, years=0.1, n_therapists=4, population=800)
+from alliancesim.model import settle_process
+SMALL = dict(n_therapists=4, population=800)
+warm_ups = []
+load = M._warm_up
+M._warm_up = lambda: (warm_ups.append(1), load())
+start = gc.get_freeze_count()
+AllianceModel(rng=1, years=0.5, **SMALL).run()
+after_models = gc.get_freeze_count()  # a user's own process: never frozen by making models
+threads = [threading.Thread(target=settle_process) for _ in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+settled = gc.get_freeze_count()
+settle_process()
+model = AllianceModel(rng=2, years=0.5, **SMALL).run()
 ref = weakref.ref(model)
-del model, again
+del model
 gc.collect()
-print(json.dumps([frozen_before, frozen, gc.get_freeze_count(), ref() is None]))
+print(json.dumps([start, after_models, settled, len(warm_ups), ref() is None]))
 """
 
 
-def test_the_first_model_settles_the_process_and_models_are_still_collected():
-    """engine.settle: before the first model exists, what is alive (libraries, loaded compiled code) leaves
-    the full garbage collections, once; models, which sit in reference cycles, are collected as before."""
+def test_settling_a_process_freezes_its_libraries_once_and_models_are_still_collected():
+    """engine.settle, as sweep and calibration workers call it: what is alive (the libraries, the loaded
+    compiled code) leaves the full garbage collections, once even from several threads; models made
+    later, which sit in reference cycles, are collected as before; making models never settles a process."""
     out = subprocess.run([sys.executable, "-c", _SETTLE], capture_output=True, text=True, check=True, cwd=ROOT)
-    before, after_first, after_second, model_freed = json.loads(out.stdout.splitlines()[-1])
-    assert after_first > before + 10_000  # the imported stack, frozen when the first model was made
-    assert after_second == after_first  # once per process
-    assert model_freed  # a finished model, in cycles with its agents, is still garbage-collected
+    start, after_models, settled, warm_ups, model_freed = json.loads(out.stdout.splitlines()[-1])
+    assert after_models == start  # models alone leave the user's garbage collector as it was
+    assert settled > start + 10_000  # the imported stack and the compiled code
+    assert warm_ups == 1  # once per process, however many threads ask
+    assert model_freed
