@@ -75,6 +75,12 @@ _LOGGED = ("relationship", "session", "topic", "countertransference", "boundary_
            "bond", "trusted", "recovered")
 #: Those fields picked out of a record's tuple (cheaper than selecting fields of the array).
 _LOGGED_FIELDS = operator.itemgetter(*(SESSION_OUTCOME.names.index(name) for name in _LOGGED))
+#: The order AllianceModel._after_sessions unpacks a decision row in: week.follow_up's (checked below).
+_DECISION_ORDER = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes",
+                   "ends_maintenance", "drops", "recommends")
+if W.DECISIONS != _DECISION_ORDER:  # a reordering must never silently mix decisions up
+    raise ImportError(f"alliancesim.week.DECISIONS {W.DECISIONS} is not the order "
+                      f"AllianceModel._after_sessions unpacks {_DECISION_ORDER}: change both together")
 
 
 class WeeklyCollector(mesa.DataCollector):

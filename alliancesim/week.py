@@ -791,7 +791,8 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
     Fills ``snapshot`` (one :data:`schema.THERAPIST_WEEK` record per therapist)
     and returns ``(clients on the books, maintenance clients, open ruptures,
     working therapists, mean burnout, highest burnout)`` (mean burnout is NaN
-    with nobody working; the highest is over every therapist ever hired).
+    with nobody working; the highest is over every therapist ever hired, and
+    ``-inf`` when there is none).
     """
     P = PA[0]
     on_books = 0
@@ -837,6 +838,15 @@ def end_week(rels, clients, therapists, n_therapists, n_rels, week, PA, snapshot
     return on_books, maintenance, open_ruptures, working, mean_burnout, burnout_max
 
 
+#: The fields of a session outcome record that decide what happens after the session, in the order
+#: :func:`follow_up` returns them (the model applies them in :meth:`AllianceModel._after_sessions`,
+#: which checks this order when it is imported).
+DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
+             "drops", "recommends")
+(D_RELATIONSHIP, D_SESSION, D_SIGNPOST, D_REFER, D_GOALS, D_STAYS, D_COMPLETES, D_ENDS_MAINTENANCE, D_DROPS,
+ D_RECOMMENDS) = range(len(DECISIONS))
+
+
 @compiled
 def follow_up(out):
     """The week's sessions the model still acts on, from their outcome records ``out`` (:data:`schema.SESSION_OUTCOME`).
@@ -865,13 +875,8 @@ def follow_up(out):
         if (o.signpost or o.refer or o.goals or o.stays or o.completes or o.ends_maintenance or o.drops
                 or o.recommends):
             d = decisions[n_decided]
-            d[0], d[1], d[2], d[3], d[4] = o.relationship, o.session, o.signpost, o.refer, o.goals
-            d[5], d[6], d[7], d[8], d[9] = o.stays, o.completes, o.ends_maintenance, o.drops, o.recommends
+            d[D_RELATIONSHIP], d[D_SESSION], d[D_SIGNPOST], d[D_REFER] = o.relationship, o.session, o.signpost, o.refer
+            d[D_GOALS], d[D_STAYS], d[D_COMPLETES] = o.goals, o.stays, o.completes
+            d[D_ENDS_MAINTENANCE], d[D_DROPS], d[D_RECOMMENDS] = o.ends_maintenance, o.drops, o.recommends
             n_decided += 1
     return notable[:n_notable], decisions[:n_decided]
-
-
-#: The fields of a session outcome record that decide what happens after the session, in the order
-#: :func:`follow_up` returns them (the model applies them in :meth:`AllianceModel._after_sessions`).
-DECISIONS = ("relationship", "session", "signpost", "refer", "goals", "stays", "completes", "ends_maintenance",
-             "drops", "recommends")
