@@ -686,8 +686,9 @@ def settle_process() -> None:
     now out of every later full garbage collection (:func:`alliancesim.engine.settle`).
 
     For processes that exist to run models, before their first model: sweep and calibration
-    workers call it as they start, the command line when it runs the models itself.  Once per
-    process.
+    workers call it as they start, the command line when it runs the models itself.  A script or
+    notebook that runs many models may call it first, before it makes objects it wants collected
+    later (``python benchmarks/gc_settle.py`` shows the gain).  Once per process.
     """
     settle(_warm_up)
 
