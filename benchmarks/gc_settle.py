@@ -12,7 +12,7 @@ generation per run (from ``gc.callbacks``).
 
 Usage::
 
-    python benchmarks/gc_settle.py [--runs 12]
+    python benchmarks/gc_settle.py [--runs 12] [--per-run]
 """
 
 from __future__ import annotations
@@ -42,13 +42,15 @@ def watch(phase, info):
         spent[info["generation"]] += time.perf_counter() - started[0]
         count[info["generation"]] += 1
 gc.callbacks.append(watch)
-seconds = []
+seconds, per_run = [], []
 runs = int(sys.argv[1])
 for seed in range(1, runs + 1):
+    full_before, spent_before = count[2], spent[2]
     t = time.perf_counter()
     AllianceModel(rng=seed, years=10).run()
     seconds.append(time.perf_counter() - t)
-print(json.dumps({"median": statistics.median(seconds), "mean": statistics.mean(seconds), "gc_seconds": [s / runs for s in spent],
+    per_run.append((seconds[-1], count[2] - full_before, spent[2] - spent_before))
+print(json.dumps({"per_run": per_run, "median": statistics.median(seconds), "mean": statistics.mean(seconds), "gc_seconds": [s / runs for s in spent],
                   "collections": [c / runs for c in count], "tracked": len(gc.get_objects()),
                   "frozen": gc.get_freeze_count() - frozen_at_start}))
 """
@@ -62,6 +64,7 @@ def measure(runs: int, mode: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=12)
+    parser.add_argument("--per-run", action="store_true", help="also print each run: its time and full collections")
     args = parser.parse_args()
     print(f"{args.runs} ten-year default runs in a row, one process each way, one core")
     print(f"{'':27s}{'mean run':>10s}{'median':>9s}{'gen 0':>9s}{'gen 1':>9s}{'gen 2 (full)':>14s}  per run")
@@ -70,6 +73,10 @@ def main() -> None:
         gen = [f"{1000 * s:6.1f} ms" for s in r["gc_seconds"]]
         print(f"{label:27s}{r['mean']:8.3f} s{r['median']:7.3f} s{gen[0]:>9s}{gen[1]:>9s}{gen[2]:>14s}"
               f"  ({r['collections'][2]:.2f} full collections; {r['frozen']} objects frozen by settle)")
+        if args.per_run:
+            for k, (seconds, full, spent) in enumerate(r["per_run"], start=1):
+                print(f"    run {k:2d}: {seconds:.3f} s" + (f", {full} full collection(s) taking {1000 * spent:.0f} ms"
+                                                          if full else ""))
 
 
 if __name__ == "__main__":
