@@ -276,23 +276,20 @@ def legend_html(mode: str = "each") -> str:
             (dot(VERMILLION, VERMILLION, 4.5), "client with an open rupture"),
             (dot(PURPLE, PURPLE, 4.5), "client continuing after a handover"),
             (dot("white", INK, 3), "client pausing"),
-        ] + [(dot(colour, BLACK, 7), f"therapist, {words}") for _, colour, words in BURNOUT_BANDS] + [
-            (dot(BURNOUT_BANDS[0][1], BLACK, 6.5, 3), "therapist on notice"),
-            (dot("white", GREY, 7), "therapist who left"),
         ]
-        items = "".join(f"<li>{symbol}<span>{html.escape(words)}</span></li>" for symbol, words in rows)
-        return f"<div class='as-legend-title'>How to read the map</div><ul class='as-legend'>{items}</ul>"
-    rows = [
-        (line(ALLIANCE_SHADES[9], 3), "strong alliance"),
-        (line(ALLIANCE_SHADES[1], 1.2), "weak alliance"),
-        (line(VERMILLION, 2.5), "open rupture"),
-        (line(PURPLE, 2.5, "6 4"), "continues after a handover"),
-        (line(GREY, 1.5, "2 3"), "back to the therapist who left"),
-        (dot(INK, INK, 3), "client at home"),
-        (dot("white", INK, 3), "client pausing"),
-    ] + [(dot(colour, BLACK, 7), f"therapist, {words}") for _, colour, words in BURNOUT_BANDS] + [
-        (dot(BURNOUT_BANDS[0][1], BLACK, 6.5, 3), "therapist on notice"),
-        (dot("white", GREY, 7), "therapist who left"),
-    ]
+    else:
+        rows = [
+            (line(ALLIANCE_SHADES[9], 3), "strong alliance"),
+            (line(ALLIANCE_SHADES[1], 1.2), "weak alliance"),
+            (line(VERMILLION, 2.5), "open rupture"),
+            (line(PURPLE, 2.5, "6 4"), "continues after a handover"),
+            (line(GREY, 1.5, "2 3"), "back to the therapist who left"),
+            (dot(INK, INK, 3), "client at home"),
+            (dot("white", INK, 3), "client pausing"),
+        ]
+    # The therapists look the same in both modes.
+    rows += [(dot(colour, BLACK, 7), f"therapist, {words}") for _, colour, words in BURNOUT_BANDS]
+    rows += [(dot(BURNOUT_BANDS[0][1], BLACK, 6.5, 3), "therapist on notice"),
+             (dot("white", GREY, 7), "therapist who left")]
     items = "".join(f"<li>{symbol}<span>{html.escape(words)}</span></li>" for symbol, words in rows)
     return f"<div class='as-legend-title'>How to read the map</div><ul class='as-legend'>{items}</ul>"
