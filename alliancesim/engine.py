@@ -220,10 +220,11 @@ def settle(warm_up: Callable[[], object] | None = None) -> None:
     there is, and moves **every object then alive** to the permanent generation
     (:func:`gc.freeze`, CPython's tool for long-lived start-up objects).  Frozen
     objects are still freed by reference counting, but cycles among them are
-    never collected again: so only processes that alliancesim starts to run
-    models call it (sweep and calibration workers, the command line when it runs
-    the models itself), never a user's own session.  :func:`gc.unfreeze` undoes
-    it.  Once per process (later calls, from any thread, do nothing).
+    never collected again: so alliancesim calls it only in processes it starts
+    to run models (sweep and calibration workers, the command line when it runs
+    the models itself); a user's own session settles only if it asks to
+    (:func:`alliancesim.model.settle_process`).  :func:`gc.unfreeze` undoes it.
+    Once per process (later calls, from any thread, do nothing).
     """
     global _settled
     with _settling:
